@@ -1,1 +1,3 @@
-export {};
+export * from './constant';
+export * from './step';
+export * from './cosine';
