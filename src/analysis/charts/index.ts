@@ -1,1 +1,29 @@
-export {};
+/**
+ * Plotly figure builders, export (PNG/SVG via headless Chromium, standalone HTML) and inline
+ * notebook display for the workspace's analyses.
+ */
+export type { PlotlyFigure, PlotlyTrace, PlotlyLayout, CommonFigureOptions } from './types';
+export { CHART_PALETTE, armColors, armColor, orderArms, compareArmNames, withAlpha } from './colors';
+export { scheduleFigure, scheduleSampleIndices } from './schedule';
+export type { ScheduleSeries, ScheduleFigureOptions } from './schedule';
+export { validationCurvesFigure, validationSummaryByArm } from './validation';
+export type { ValidationCurvesOptions, ValidationEpochSummary } from './validation';
+export { timeToTargetFigure, timeToTargetPoints } from './timeToTarget';
+export type { TimeToTargetMetric, TimeToTargetPoint, TimeToTargetData, TimeToTargetFigureOptions } from './timeToTarget';
+export { kaplanMeierFigure, kaplanMeierCensorTimes } from './kaplanMeier';
+export type { KaplanMeierCurveInput, KaplanMeierFigureOptions } from './kaplanMeier';
+export { testErrorFigure, originalStudyErrorForArm, RESNET20_PAPER_TEST_ERROR, ORIGINAL_STUDY_TEST_ERROR } from './testError';
+export type { TestErrorFigureOptions } from './testError';
+export { figureToHtml, plotlyJsPath, plotlyJsVersion } from './html';
+export type { FigureHtmlOptions } from './html';
+export {
+  exportFigure,
+  exportFigures,
+  createFigureExporter,
+  findChromium,
+  ChromiumNotFoundError,
+  CHROMIUM_ARGS,
+} from './export';
+export type { ExportFormat, ExportOptions, ExportResult, FigureExporter, ExporterOptions, ImageOptions } from './export';
+export { showFigure, initNotebookPlotly, figureNotebookHtml, setNotebookDisplay, notebookPlotlyInjected } from './notebook';
+export type { ShowFigureOptions, HtmlDisplay } from './notebook';

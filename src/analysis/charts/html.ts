@@ -1,0 +1,85 @@
+import * as fs from 'fs';
+import type { PlotlyFigure } from './types';
+
+let plotlyCache: { path: string; source: string } | undefined;
+
+/** Absolute path of the plotly.js bundle in node_modules (`plotly.js-dist/plotly.js`). */
+export function plotlyJsPath(): string {
+  return require.resolve('plotly.js-dist/plotly.js');
+}
+
+/** Source of the plotly.js bundle, read once and cached (about 11 MB). */
+export function plotlyJsSource(): string {
+  const p = plotlyJsPath();
+  if (!plotlyCache || plotlyCache.path !== p) plotlyCache = { path: p, source: fs.readFileSync(p, 'utf8') };
+  return plotlyCache.source;
+}
+
+/** Version string of the bundled plotly.js. */
+export function plotlyJsVersion(): string {
+  const m = /plotly\.js v([0-9][^\s*]*)/.exec(plotlyJsSource().slice(0, 200));
+  return m ? m[1] : 'unknown';
+}
+
+/** JSON for embedding inside an HTML `<script>`: `<`, `>`, `&`, U+2028/2029 are \u-escaped. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Makes JavaScript source safe inside an inline `<script>` element (no premature `</script>`). */
+export function scriptSafe(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+export interface FigureHtmlOptions {
+  /** Page title (default: the figure's layout title or "figure"). */
+  title?: string;
+  /** Plot size in CSS pixels; default: layout width/height, else 100% x 600px and responsive. */
+  width?: number;
+  height?: number;
+}
+
+function layoutTitle(fig: PlotlyFigure): string | undefined {
+  const t = fig.layout.title;
+  if (typeof t === 'string') return t;
+  if (t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string') return (t as { text: string }).text;
+  return undefined;
+}
+
+/**
+ * Standalone, offline HTML page of a figure: plotly.js from node_modules is inlined (no CDN,
+ * no network access), the figure JSON is embedded and drawn with `Plotly.newPlot`.
+ */
+export function figureToHtml(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): string {
+  const title = opts.title ?? layoutTitle(fig) ?? 'figure';
+  const width = opts.width ?? (fig.layout.width as number | undefined);
+  const height = opts.height ?? (fig.layout.height as number | undefined);
+  const style = `width:${width ? `${width}px` : '100%'};height:${height ? `${height}px` : '600px'};`;
+  const config = { responsive: !width, displaylogo: false, ...(fig.config ?? {}) };
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<title>${escapeHtml(title.replace(/<[^>]*>/g, ''))}</title>`,
+    `<script type="text/javascript">/* plotly.js ${plotlyJsVersion()} (inlined from node_modules/plotly.js-dist) */\n${scriptSafe(plotlyJsSource())}\n</script>`,
+    '</head>',
+    '<body style="margin:0;font-family:sans-serif;">',
+    `<div id="figure" style="${style}"></div>`,
+    '<script type="text/javascript">',
+    `(function () { var fig = ${jsonForScript(fig)}; window.Plotly.newPlot('figure', fig.data, fig.layout, ${jsonForScript(config)}); })();`,
+    '</script>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,158 @@
+import { armColors, orderArms, withAlpha } from './colors';
+import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
+import { clean, fmt } from './util';
+
+/**
+ * One arm's Kaplan-Meier estimate, in the shape returned by the statistics module's
+ * `kaplanMeier(times, events)` (`{ time, survival, atRisk, events }`) plus the arm name.
+ *
+ * `survival[i]` is the estimated fraction of runs that have NOT yet reached the target just after
+ * `time[i]`. Censoring marks come from, in order of preference: `censorTimes` (one entry per
+ * censored run), `censored` (count per `time[i]`), or are derived as
+ * `atRisk[i] - events[i] - atRisk[i+1]` (last: `atRisk[i] - events[i]`), which assumes `time`
+ * lists every distinct observed time, censoring times included.
+ */
+export interface KaplanMeierCurveInput {
+  arm: string;
+  time: readonly number[];
+  survival: readonly number[];
+  atRisk?: readonly number[];
+  events?: readonly number[];
+  censored?: readonly number[];
+  censorTimes?: readonly number[];
+  /** Optional pointwise confidence band (same length as `time`). */
+  lower?: readonly number[];
+  upper?: readonly number[];
+}
+
+export interface KaplanMeierFigureOptions extends CommonFigureOptions {
+  /** x-axis label (default "epochs"). */
+  timeLabel?: string;
+  /** Target accuracy (fraction) used in the title / y label. */
+  target?: number | null;
+  /** Extend every curve horizontally to this time (default: the largest time or censoring time). */
+  maxTime?: number;
+  /** Draw the dashed 0.5 line where the median time can be read off (default true). */
+  showMedianLine?: boolean;
+}
+
+/** Censoring times of a curve input (see {@link KaplanMeierCurveInput}). */
+export function kaplanMeierCensorTimes(c: KaplanMeierCurveInput): number[] {
+  if (c.censorTimes) return [...c.censorTimes];
+  const out: number[] = [];
+  if (c.censored) {
+    c.censored.forEach((n, i) => {
+      for (let k = 0; k < n; k++) out.push(c.time[i]);
+    });
+    return out;
+  }
+  if (c.atRisk && c.events) {
+    const { atRisk, events } = c;
+    for (let i = 0; i < c.time.length; i++) {
+      const next = i + 1 < atRisk.length ? atRisk[i + 1] : 0;
+      const n = atRisk[i] - events[i] - next;
+      for (let k = 0; k < n; k++) out.push(c.time[i]);
+    }
+  }
+  return out;
+}
+
+/** Survival value of a step function just after time t (1 before the first time). */
+function survivalAt(time: readonly number[], survival: readonly number[], t: number): number {
+  let s = 1;
+  for (let i = 0; i < time.length && time[i] <= t; i++) s = survival[i];
+  return s;
+}
+
+/**
+ * Kaplan-Meier step curves ("hv" line shape) of the fraction of runs that have NOT yet reached
+ * the target vs time (epochs by default), one per arm, starting at (0, 1) and extended flat to the
+ * last observation; censored runs are marked with vertical tick marks ("line-ns-open") on the curve.
+ *
+ * Traces per arm: `"<arm>"` (step line; x = [0, ...time, end], y = [1, ...survival, last]), optional
+ * `"<arm> 95% CI"` band, and `"<arm> censored"` markers (x = censoring times, y = survival there).
+ */
+export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts: KaplanMeierFigureOptions = {}): PlotlyFigure {
+  const arms = orderArms(curves.map((c) => c.arm), opts.arms);
+  const colors = armColors(arms, opts.colors);
+  const censorByArm = new Map(curves.map((c) => [c.arm, kaplanMeierCensorTimes(c)]));
+  const allTimes = curves.flatMap((c) => [...c.time, ...(censorByArm.get(c.arm) ?? [])]);
+  const end = opts.maxTime ?? (allTimes.length ? Math.max(...allTimes) : 1);
+  const data: PlotlyTrace[] = [];
+  for (const arm of arms) {
+    const c = curves.find((k) => k.arm === arm)!;
+    const color = colors[arm];
+    const x: number[] = [0];
+    const y: number[] = [1];
+    for (let i = 0; i < c.time.length; i++) {
+      if (c.time[i] === 0) {
+        y[0] = c.survival[i];
+        continue;
+      }
+      x.push(c.time[i]);
+      y.push(clean(c.survival[i]));
+    }
+    const last = y[y.length - 1];
+    if (x[x.length - 1] < end) {
+      x.push(end);
+      y.push(last);
+    }
+    if (c.lower && c.upper) {
+      const lx = [0, ...c.time.filter((t) => t > 0)];
+      const lo = [1, ...c.lower.filter((_, i) => c.time[i] > 0)];
+      const hi = [1, ...c.upper.filter((_, i) => c.time[i] > 0)];
+      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI lower`, legendgroup: arm, showlegend: false, x: lx, y: lo.map(clean), line: { shape: 'hv', width: 0, color }, hoverinfo: 'skip' });
+      data.push({ type: 'scatter', mode: 'lines', name: `${arm} 95% CI`, legendgroup: arm, showlegend: false, x: lx, y: hi.map(clean), fill: 'tonexty', fillcolor: withAlpha(color, 0.2), line: { shape: 'hv', width: 0, color }, hoverinfo: 'skip' });
+    }
+    const n = c.atRisk && c.atRisk.length ? c.atRisk[0] : undefined;
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: n !== undefined ? `${arm} (n=${n})` : arm,
+      legendgroup: arm,
+      x,
+      y,
+      line: { shape: 'hv', color, width: 2.5 },
+      hovertemplate: `${arm}<br>%{x} ${opts.timeLabel ?? 'epochs'}: %{y:.2f} not yet at target<extra></extra>`,
+    });
+    const ct = censorByArm.get(arm) ?? [];
+    if (ct.length > 0) {
+      data.push({
+        type: 'scatter',
+        mode: 'markers',
+        name: `${arm} censored (n=${ct.length})`,
+        legendgroup: arm,
+        x: ct,
+        y: ct.map((t) => clean(survivalAt(c.time, c.survival, t))),
+        marker: { symbol: 'line-ns-open', size: 14, color, line: { width: 2, color } },
+        hovertemplate: `${arm}: censored at %{x}<extra></extra>`,
+      });
+    }
+  }
+  if (opts.showMedianLine ?? true) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: 'median (0.5)',
+      x: [0, end],
+      y: [0.5, 0.5],
+      line: { color: '#888888', width: 1, dash: 'dot' },
+      hoverinfo: 'skip',
+    });
+  }
+  const targetText = opts.target != null ? `${fmt(opts.target * 100)}%` : 'the target';
+  const timeLabel = opts.timeLabel ?? 'epochs';
+  const layout: Record<string, unknown> = {
+    title: {
+      text: opts.title ?? `Kaplan-Meier: runs not yet at ${targetText} validation accuracy`,
+      subtitle: { text: 'step: fraction of runs not yet at target; ticks: censored runs (never reached it)' },
+    },
+    xaxis: { title: { text: timeLabel }, rangemode: 'tozero', range: [0, end * 1.02] },
+    yaxis: { title: { text: `fraction of runs not yet at ${targetText}` }, range: [-0.02, 1.05] },
+    template: 'plotly_white',
+    hovermode: 'closest',
+  };
+  if (opts.width) layout.width = opts.width;
+  if (opts.height) layout.height = opts.height;
+  return { data, layout };
+}

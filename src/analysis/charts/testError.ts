@@ -1,0 +1,149 @@
+import type { RunRecord } from '../../runs/types';
+import { armColors, orderArms } from './colors';
+import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
+import { clean, fmt, jitterFor, meanConfidenceInterval } from './util';
+
+/** Test error of ResNet-20 on CIFAR-10 reported in the ResNet paper (He et al. 2016, Table 6), in %. */
+export const RESNET20_PAPER_TEST_ERROR = 8.75;
+
+/**
+ * Mean test error (%) of the original study (fastai, "How to train your neural network", 2018) by
+ * SGDR cycle length in epochs: 100 - 90.98 = 9.02 (cycle 7) and 100 - 91.10 = 8.90 (cycle 14).
+ */
+export const ORIGINAL_STUDY_TEST_ERROR: Readonly<Record<number, number>> = { 7: 9.02, 14: 8.9 };
+
+export interface TestErrorFigureOptions extends CommonFigureOptions {
+  /** Horizontal reference line (default {@link RESNET20_PAPER_TEST_ERROR} = 8.75); `null` for none. */
+  paperError?: number | null;
+  /**
+   * The original study's error (%) per arm. Default: detected per arm from the runs' configuration
+   * (a numeric `cycleLength` key anywhere in `config`, in epochs: 7 -> 9.02, 14 -> 8.90), else from
+   * the arm name ("cycle7", "c14", "len-7", ...). `false` disables the markers.
+   */
+  originalStudy?: Record<string, number> | false;
+  /** Confidence level of the interval around the mean (default 0.95; Student t). */
+  confidenceLevel?: number;
+  /** Total jitter width of the run points (default 0.3). */
+  jitter?: number;
+}
+
+/** Finds a numeric `cycleLength` anywhere in a run configuration (depth <= 4). */
+function configCycleLength(config: unknown, depth = 0): number | undefined {
+  if (config === null || typeof config !== 'object' || depth > 4) return undefined;
+  const obj = config as Record<string, unknown>;
+  if (typeof obj.cycleLength === 'number') return obj.cycleLength;
+  for (const v of Object.values(obj)) {
+    const found = configCycleLength(v, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The original study's test error (%) for an arm, detected from its runs' configs or its name (see {@link TestErrorFigureOptions.originalStudy}). */
+export function originalStudyErrorForArm(arm: string, runs: readonly RunRecord[]): number | undefined {
+  const lengths = new Set(runs.filter((r) => r.arm === arm).map((r) => configCycleLength(r.config)));
+  if (lengths.size === 1) {
+    const len = [...lengths][0];
+    if (len !== undefined) return ORIGINAL_STUDY_TEST_ERROR[len];
+  }
+  const m = /(?:cycle|c|len|l)[-_ =]?0*(7|14)(?!\d)/i.exec(arm);
+  return m ? ORIGINAL_STUDY_TEST_ERROR[Number(m[1])] : undefined;
+}
+
+/**
+ * Final test error, 100 * (1 - finalTestAccuracy) in %, per arm: every run as a jittered point,
+ * the arm mean with a Student-t confidence interval (error bar, default 95%), a horizontal dashed
+ * line at the ResNet paper's 8.75%, and the original study's mean error for the arm as a diamond.
+ * Arms are at x = 0, 1, ... (tick labels = arm names). Runs without finalTestAccuracy are skipped.
+ *
+ * Traces: per arm `"<arm> runs (n=k)"` (customdata = runIds), `"<arm> mean ± 95% CI"` (one point,
+ * `error_y.array` = [half width], `meta` = { mean, lower, upper, n }); then `"original study ..."`
+ * (x = arm positions, y = errors) when any arm matches, and `"ResNet paper: 8.75%"`.
+ */
+export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigureOptions = {}): PlotlyFigure {
+  const usable = runs.filter((r) => r.finalTestAccuracy != null && Number.isFinite(r.finalTestAccuracy));
+  const arms = orderArms(usable.map((r) => r.arm), opts.arms);
+  const colors = armColors(arms, opts.colors);
+  const level = opts.confidenceLevel ?? 0.95;
+  const levelText = `${fmt(level * 100)}% CI`;
+  const jitterWidth = opts.jitter ?? 0.3;
+  const data: PlotlyTrace[] = [];
+  const original: Array<{ i: number; arm: string; error: number }> = [];
+  arms.forEach((arm, i) => {
+    const armRuns = usable.filter((r) => r.arm === arm);
+    const errors = armRuns.map((r) => clean(100 * (1 - (r.finalTestAccuracy as number))));
+    const color = colors[arm];
+    data.push({
+      type: 'scatter',
+      mode: 'markers',
+      name: `${arm} runs (n=${armRuns.length})`,
+      legendgroup: arm,
+      x: armRuns.map((r) => clean(i - 0.1 + jitterFor(r.runId, jitterWidth))),
+      y: errors,
+      customdata: armRuns.map((r) => r.runId),
+      marker: { color, size: 8, opacity: 0.7 },
+      hovertemplate: `%{customdata}<br>test error %{y:.2f}%<extra>${arm}</extra>`,
+    });
+    const ci = meanConfidenceInterval(errors, level);
+    data.push({
+      type: 'scatter',
+      mode: 'markers',
+      name: `${arm} mean ± ${levelText}`,
+      legendgroup: arm,
+      x: [i + 0.25],
+      y: [clean(ci.mean)],
+      error_y: { type: 'data', symmetric: true, array: [Number.isFinite(ci.halfWidth) ? clean(ci.halfWidth) : 0], visible: true, color, thickness: 2, width: 8 },
+      marker: { color, size: 12, symbol: 'square', line: { color: '#000000', width: 1 } },
+      meta: { arm, mean: clean(ci.mean), lower: clean(ci.lower), upper: clean(ci.upper), n: ci.n, level },
+      hovertemplate: `${arm} mean %{y:.3f}%<br>${levelText} [${fmt(ci.lower, 3)}, ${fmt(ci.upper, 3)}]<extra>n=${ci.n}</extra>`,
+    });
+    const orig = opts.originalStudy === false ? undefined : opts.originalStudy ? opts.originalStudy[arm] : originalStudyErrorForArm(arm, usable);
+    if (orig !== undefined) original.push({ i, arm, error: orig });
+  });
+  if (original.length > 0) {
+    data.push({
+      type: 'scatter',
+      mode: 'markers+text',
+      name: 'original study (fastai, 2018), mean',
+      x: original.map((o) => o.i + 0.25),
+      y: original.map((o) => o.error),
+      text: original.map((o) => `${fmt(o.error)}%`),
+      textposition: 'middle right',
+      marker: { symbol: 'diamond-open', size: 14, color: '#000000', line: { width: 2, color: '#000000' } },
+      meta: { arms: original.map((o) => o.arm) },
+      hovertemplate: 'original study: %{y:.2f}%<extra></extra>',
+    });
+  }
+  const paper = opts.paperError === undefined ? RESNET20_PAPER_TEST_ERROR : opts.paperError;
+  if (paper !== null) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `ResNet paper (He et al. 2016): ${fmt(paper)}%`,
+      x: [-0.5, Math.max(arms.length, 1) - 0.5],
+      y: [paper, paper],
+      line: { color: '#444444', width: 1.5, dash: 'dash' },
+      hoverinfo: 'skip',
+    });
+  }
+  const layout: Record<string, unknown> = {
+    title: {
+      text: opts.title ?? 'Final test error of ResNet-20 on CIFAR-10',
+      subtitle: { text: `points: runs; squares: mean ± ${levelText}; diamonds: original study; dashed: ResNet paper` },
+    },
+    xaxis: {
+      title: { text: 'learning-rate schedule (arm)' },
+      tickmode: 'array',
+      tickvals: arms.map((_, i) => i),
+      ticktext: arms,
+      range: [-0.6, Math.max(arms.length, 1) - 0.4],
+      zeroline: false,
+    },
+    yaxis: { title: { text: 'test error (%)' } },
+    template: 'plotly_white',
+    legend: { orientation: 'h', x: 0, y: -0.2 },
+  };
+  if (opts.width) layout.width = opts.width;
+  if (opts.height) layout.height = opts.height;
+  return { data, layout };
+}

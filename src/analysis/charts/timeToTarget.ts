@@ -1,0 +1,192 @@
+import type { EpochRecord, RunRecord } from '../../runs/types';
+import { armColors, orderArms, withAlpha } from './colors';
+import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
+import { boxStats, clean, fmt, jitterFor } from './util';
+
+/** Which time-to-target measure to plot. */
+export type TimeToTargetMetric = 'epochs' | 'seconds';
+
+/** One run as a (possibly right-censored) time-to-target observation. */
+export interface TimeToTargetPoint {
+  runId: string;
+  arm: string;
+  seed: number;
+  /** Time to target (event) or censoring time, in epochs or training seconds. */
+  time: number;
+  /** true: the run reached the target at `time`; false: right-censored at `time` (never reached it). */
+  reached: boolean;
+}
+
+/** Result of {@link timeToTargetPoints}: usable points plus the runs left out and why. */
+export interface TimeToTargetData {
+  points: TimeToTargetPoint[];
+  excluded: Array<{ runId: string; arm: string; reason: string }>;
+}
+
+/**
+ * Converts runs into time-to-target observations.
+ *
+ * - `epochsToTarget != null`: reached; time = epochsToTarget (or secondsToTarget).
+ * - otherwise status 'censored' or 'completed' (finished without reaching the target): right-censored
+ *   at `epochsCompleted` epochs, or for seconds at the run's last `trainSeconds` (needs `epochs`;
+ *   without them such runs are excluded with a reason).
+ * - other runs ('running', 'failed', 'diverged' without reaching the target) are excluded with a reason.
+ *
+ * The `{ time, reached }` pairs are what a Kaplan-Meier estimator takes (event = reached).
+ */
+export function timeToTargetPoints(runs: readonly RunRecord[], metric: TimeToTargetMetric = 'epochs', epochs?: readonly EpochRecord[]): TimeToTargetData {
+  const lastSeconds = new Map<string, { epoch: number; seconds: number }>();
+  for (const e of epochs ?? []) {
+    const prev = lastSeconds.get(e.runId);
+    if (!prev || e.epoch >= prev.epoch) lastSeconds.set(e.runId, { epoch: e.epoch, seconds: e.trainSeconds });
+  }
+  const points: TimeToTargetPoint[] = [];
+  const excluded: TimeToTargetData['excluded'] = [];
+  for (const r of runs) {
+    const base = { runId: r.runId, arm: r.arm, seed: r.seed };
+    if (r.epochsToTarget != null) {
+      const time = metric === 'epochs' ? r.epochsToTarget : r.secondsToTarget;
+      if (time == null || !Number.isFinite(time)) excluded.push({ ...base, reason: `reached target but ${metric}ToTarget is missing` });
+      else points.push({ ...base, time, reached: true });
+      continue;
+    }
+    if (r.status === 'censored' || r.status === 'completed') {
+      if (metric === 'epochs') {
+        points.push({ ...base, time: r.epochsCompleted, reached: false });
+      } else {
+        const last = lastSeconds.get(r.runId);
+        if (last) points.push({ ...base, time: last.seconds, reached: false });
+        else excluded.push({ ...base, reason: 'censored; no epoch records to get its censoring time in seconds' });
+      }
+      continue;
+    }
+    excluded.push({ ...base, reason: `status ${r.status}` });
+  }
+  return { points, excluded };
+}
+
+export interface TimeToTargetFigureOptions extends CommonFigureOptions {
+  metric?: TimeToTargetMetric;
+  /** Epoch records, needed only to place censored runs on the seconds axis (their last trainSeconds). */
+  epochs?: readonly EpochRecord[];
+  /** Target accuracy (fraction) for titles; defaults to the runs' common `target`. */
+  target?: number | null;
+  /**
+   * Whether the box statistics include censored runs at their censoring time (default true).
+   * When every censoring time exceeds every observed time (censoring at the end of the epoch budget)
+   * the median stays exact as long as fewer than half of an arm's runs are censored; the upper
+   * quartile / whisker are then lower bounds.
+   */
+  boxIncludesCensored?: boolean;
+  /** Total jitter width of the points in arm-position units (default 0.3). */
+  jitter?: number;
+}
+
+/**
+ * Time to the validation-accuracy target per arm: a box (type-7 quartiles, Tukey whiskers,
+ * precomputed so the data are explicit) and every run as a jittered point. Runs that reached the
+ * target are filled circles; right-censored runs are open triangles at their censoring time, with
+ * a legend entry saying they are lower bounds. Arms are at x = 0, 1, 2, ... (tick labels = arm names).
+ *
+ * Traces per arm: box `"<arm>"` (x = [i], q1/median/q3/lowerfence/upperfence/mean arrays),
+ * `"<arm>: reached target"` points, and (only when there are any) `"<arm>: censored ..."` points.
+ * Each point trace has `customdata` = runIds. Excluded runs (running/failed/diverged) are listed in
+ * an annotation.
+ */
+export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTargetFigureOptions = {}): PlotlyFigure {
+  const metric: TimeToTargetMetric = opts.metric ?? 'epochs';
+  const { points, excluded } = timeToTargetPoints(runs, metric, opts.epochs);
+  const arms = orderArms(runs.map((r) => r.arm), opts.arms);
+  const colors = armColors(arms, opts.colors);
+  const jitterWidth = opts.jitter ?? 0.3;
+  const targets = [...new Set(runs.map((r) => r.target).filter((t): t is number => t != null))];
+  const target = opts.target !== undefined ? opts.target : targets.length === 1 ? targets[0] : null;
+  const targetText = target != null ? `${fmt(target * 100)}%` : 'target';
+  const unit = metric === 'epochs' ? 'epochs' : 'training seconds';
+  const data: PlotlyTrace[] = [];
+
+  arms.forEach((arm, i) => {
+    const color = colors[arm];
+    const armPoints = points.filter((p) => p.arm === arm);
+    const reached = armPoints.filter((p) => p.reached);
+    const censored = armPoints.filter((p) => !p.reached);
+    const boxValues = (opts.boxIncludesCensored ?? true ? armPoints : reached).map((p) => p.time);
+    if (boxValues.length > 0) {
+      const s = boxStats(boxValues);
+      data.push({
+        type: 'box',
+        name: arm,
+        legendgroup: arm,
+        x: [i],
+        q1: [clean(s.q1)],
+        median: [clean(s.median)],
+        q3: [clean(s.q3)],
+        lowerfence: [clean(s.lowerfence)],
+        upperfence: [clean(s.upperfence)],
+        mean: [clean(s.mean)],
+        boxpoints: false,
+        width: 0.5,
+        line: { color },
+        fillcolor: withAlpha(color, 0.15),
+        showlegend: false,
+        hoverinfo: 'y',
+      });
+    }
+    const pointTrace = (ps: typeof armPoints, isCensored: boolean): PlotlyTrace => ({
+      type: 'scatter',
+      mode: 'markers',
+      name: isCensored
+        ? `${arm}: censored, did not reach ${targetText} (n=${ps.length}; at ${unit} completed = lower bound)`
+        : `${arm}: reached ${targetText} (n=${ps.length})`,
+      legendgroup: arm,
+      x: ps.map((p) => clean(i + jitterFor(p.runId, jitterWidth))),
+      y: ps.map((p) => clean(p.time)),
+      customdata: ps.map((p) => p.runId),
+      marker: isCensored
+        ? { color, symbol: 'triangle-up-open', size: 11, line: { width: 2, color } }
+        : { color, symbol: 'circle', size: 8, opacity: 0.85, line: { width: 0.5, color: '#ffffff' } },
+      hovertemplate: `%{customdata}<br>%{y:.4g} ${unit}${isCensored ? ' (censored)' : ''}<extra>${arm}</extra>`,
+      meta: { arm, censored: isCensored },
+    });
+    data.push(pointTrace(reached, false));
+    if (censored.length > 0) data.push(pointTrace(censored, true));
+  });
+
+  const layout: Record<string, unknown> = {
+    title: {
+      text: opts.title ?? `Time to ${targetText} validation accuracy (${unit})`,
+      subtitle: { text: 'box: quartiles and 1.5 IQR whiskers; points: runs; open triangles: right-censored runs (never reached the target)' },
+    },
+    xaxis: {
+      title: { text: 'learning-rate schedule (arm)' },
+      tickmode: 'array',
+      tickvals: arms.map((_, i) => i),
+      ticktext: arms,
+      range: [-0.6, arms.length - 0.4],
+      zeroline: false,
+    },
+    yaxis: { title: { text: metric === 'epochs' ? `epochs to ${targetText} validation accuracy` : `training time to ${targetText} (s)` }, rangemode: 'tozero' },
+    template: 'plotly_white',
+    legend: { orientation: 'h', x: 0, y: -0.2 },
+  };
+  if (excluded.length > 0) {
+    const counts = new Map<string, number>();
+    for (const e of excluded) counts.set(e.reason, (counts.get(e.reason) ?? 0) + 1);
+    layout.annotations = [
+      {
+        xref: 'paper',
+        yref: 'paper',
+        x: 1,
+        y: 1.02,
+        xanchor: 'right',
+        yanchor: 'bottom',
+        showarrow: false,
+        font: { size: 11, color: '#555555' },
+        text: `not shown: ${[...counts].map(([reason, n]) => `${n} run${n > 1 ? 's' : ''} (${reason})`).join('; ')}`,
+      },
+    ];
+  }
+  if (opts.width) layout.width = opts.width;
+  if (opts.height) layout.height = opts.height;
+  return { data, layout };
+}
