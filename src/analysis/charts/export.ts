@@ -54,8 +54,10 @@ function isExecutableFile(p: string): boolean {
  * /usr/bin/chromium, /usr/bin/chromium-browser, /snap/bin/chromium, else `chromium`,
  * `chromium-browser`, `google-chrome`, `google-chrome-stable`, `chrome` on PATH (like `which`).
  * Never downloads a browser. Throws {@link ChromiumNotFoundError}.
+ * @param env environment to read CHROMIUM_PATH and PATH from (default process.env)
+ * @param locations fixed locations to try (default the three above; tests pass [])
  */
-export function findChromium(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function findChromium(explicit?: string, env: NodeJS.ProcessEnv = process.env, locations: readonly string[] = CHROMIUM_LOCATIONS): string {
   const forced = explicit ?? (env.CHROMIUM_PATH ? env.CHROMIUM_PATH : undefined);
   if (forced !== undefined) {
     const source = explicit !== undefined ? 'chromiumPath option' : 'CHROMIUM_PATH';
@@ -63,7 +65,7 @@ export function findChromium(explicit?: string, env: NodeJS.ProcessEnv = process
     throw new ChromiumNotFoundError([`${source}=${forced}`], `${source} points at ${fs.existsSync(forced) ? 'a file that is not an executable' : 'a file that does not exist'}`);
   }
   const searched: string[] = ['CHROMIUM_PATH (not set)'];
-  for (const p of CHROMIUM_LOCATIONS) {
+  for (const p of locations) {
     searched.push(p);
     if (isExecutableFile(p)) return p;
   }

@@ -107,7 +107,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       name: 'original study (fastai, 2018), mean',
       x: original.map((o) => o.i + 0.25),
       y: original.map((o) => o.error),
-      text: original.map((o) => `${fmt(o.error)}%`),
+      text: original.map((o) => `${o.error.toFixed(2)}%`),
       textposition: 'middle right',
       marker: { symbol: 'diamond-open', size: 14, color: '#000000', line: { width: 2, color: '#000000' } },
       meta: { arms: original.map((o) => o.arm) },

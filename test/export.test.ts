@@ -1,0 +1,232 @@
+/**
+ * Figure export (PNG/SVG through headless Chromium, standalone HTML), the missing-Chromium error,
+ * and the notebook display HTML. Tests that need Chromium are skipped when none is installed.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import {
+  ChromiumNotFoundError,
+  createFigureExporter,
+  exportFigure,
+  figureToHtml,
+  findChromium,
+  initNotebookPlotly,
+  setNotebookDisplay,
+  showFigure,
+  testErrorFigure,
+  type FigureExporter,
+  type PlotlyFigure,
+} from '../src/analysis/charts';
+import { writeFileAtomic } from '../src/analysis/charts/export';
+import type { RunRecord } from '../src/runs/types';
+
+function chromiumOrSkip(): string | false {
+  try {
+    return findChromium();
+  } catch (err) {
+    return false;
+  }
+}
+const CHROMIUM = chromiumOrSkip();
+const SKIP = CHROMIUM ? false : 'no Chromium found (set CHROMIUM_PATH)';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'charts-export-'));
+}
+
+function run(arm: string, runId: string, acc: number): RunRecord {
+  return {
+    runId, protocol: 'final', arm, seed: 0, config: {}, backend: 'cpu', status: 'completed', target: null,
+    epochsToTarget: null, iterationsToTarget: null, secondsToTarget: null, epochsCompleted: 182,
+    finalTestAccuracy: acc, bestValidationAccuracy: null, testAccuracyAtBestValidation: null, error: null,
+    startedAt: '', finishedAt: null,
+  };
+}
+
+const FIG: PlotlyFigure = testErrorFigure([run('cycle7', 'a', 0.91), run('cycle7', 'b', 0.905), run('cycle14', 'c', 0.912), run('cycle14', 'd', 0.909)]);
+
+/** Width and height from a PNG's IHDR chunk (bytes 16..23, big-endian). */
+function pngSize(buf: Buffer): { width: number; height: number } {
+  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  assert.equal(buf.subarray(12, 16).toString('ascii'), 'IHDR');
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
+
+describe('export with headless Chromium', { skip: SKIP }, () => {
+  let exporter: FigureExporter;
+  let dir: string;
+  before(async () => {
+    exporter = await createFigureExporter();
+    dir = tmpDir();
+  });
+  after(async () => {
+    await exporter?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a PNG of width*scale x height*scale and an SVG with the axis titles', async () => {
+    const out = await exportFigure(FIG, path.join(dir, 'sub', 'test-error'), { formats: ['png', 'svg'], width: 400, height: 300, scale: 2, exporter });
+    assert.equal(out.png, path.join(dir, 'sub', 'test-error.png'));
+    const png = fs.readFileSync(out.png!);
+    assert.deepEqual(pngSize(png), { width: 800, height: 600 });
+    assert.ok(png.length > 5000, `PNG too small: ${png.length} bytes`);
+    const svg = fs.readFileSync(out.svg!, 'utf8');
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /width="400"/);
+    assert.ok(svg.includes('test error (%)'), 'y axis title in SVG');
+    assert.ok(svg.includes('learning-rate schedule (arm)'), 'x axis title in SVG');
+    assert.ok(svg.includes('cycle14') && svg.includes('8.75'), 'tick labels / legend in SVG');
+    assert.ok(svg.trimEnd().endsWith('</svg>'));
+    // only final files, no temporary leftovers
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')).sort(), ['test-error.png', 'test-error.svg']);
+  });
+
+  it('uses the layout size and scale 1 when asked', async () => {
+    const png = await exporter.toImage({ ...FIG, layout: { ...FIG.layout, width: 321, height: 123 } }, { format: 'png', scale: 1 });
+    assert.deepEqual(pngSize(png), { width: 321, height: 123 });
+  });
+
+  it('exports standalone HTML that renders offline', async () => {
+    const out = await exportFigure(FIG, path.join(dir, 'page.html'), { formats: ['html'] });
+    assert.equal(out.html, path.join(dir, 'page.html'));
+    const html = fs.readFileSync(out.html!, 'utf8');
+    assert.ok(!/<script[^>]+src=/i.test(html), 'no external scripts');
+    assert.ok(html.includes('window.Plotly = Plotly'), 'plotly.js inlined');
+    // Open it with every network request refused.
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM as string, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage();
+      const external: string[] = [];
+      await page.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:')) return route.continue();
+        external.push(url);
+        return route.abort();
+      });
+      await page.goto('file://' + out.html!, { timeout: 120_000 });
+      await page.waitForSelector('#figure .main-svg', { timeout: 60_000 });
+      const texts = await page.evaluate(() => Array.from(document.querySelectorAll('#figure .g-ytitle, #figure .g-xtitle')).map((e) => e.textContent));
+      assert.deepEqual(texts.sort(), ['learning-rate schedule (arm)', 'test error (%)']);
+      assert.deepEqual(external, []);
+
+      // Notebook outputs: a figure output whose script runs before its div is attached (classic
+      // Notebook) and before plotly.js is loaded must still draw once both are there.
+      const outputs: string[] = [];
+      setNotebookDisplay({ html: (s) => outputs.push(s) });
+      initNotebookPlotly({ force: true });
+      showFigure(FIG, { height: 300 });
+      setNotebookDisplay(undefined);
+      assert.equal(outputs.length, 2);
+      const [lib, figHtml] = outputs;
+      const libJs = /<script type="text\/javascript">([\s\S]*)<\/script>/.exec(lib)![1];
+      const divHtml = /^<div[^>]*><\/div>/.exec(figHtml)![0];
+      const figJs = /<script type="text\/javascript">([\s\S]*)<\/script>/.exec(figHtml)![1];
+      const page2 = await browser.newPage();
+      await page2.route('**/*', (route) => route.abort());
+      await page2.setContent('<!DOCTYPE html><html><body><div id="out"></div></body></html>');
+      await page2.evaluate((js) => (0, eval)(js), figJs); // script first: no div, no Plotly yet
+      await page2.evaluate((d) => {
+        document.getElementById('out')!.innerHTML = d;
+      }, divHtml);
+      await page2.evaluate((js) => (0, eval)(js), libJs);
+      await page2.waitForSelector('#out .main-svg', { timeout: 30_000 });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('writes files atomically: a failed write leaves neither the file nor a temporary', async () => {
+    const target = path.join(dir, 'atomic', 'x.txt');
+    await writeFileAtomic(target, 'one');
+    fs.mkdirSync(path.join(dir, 'atomic', 'isdir'));
+    await assert.rejects(writeFileAtomic(path.join(dir, 'atomic', 'isdir'), 'two'));
+    await writeFileAtomic(target, 'three');
+    assert.equal(fs.readFileSync(target, 'utf8'), 'three');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'atomic')).sort(), ['isdir', 'x.txt']);
+  });
+});
+
+describe('missing Chromium', () => {
+  let saved: string | undefined;
+  let dir: string;
+  before(() => {
+    saved = process.env.CHROMIUM_PATH;
+    process.env.CHROMIUM_PATH = '/nonexistent/bin/chromium';
+    dir = tmpDir();
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.CHROMIUM_PATH;
+    else process.env.CHROMIUM_PATH = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('throws a clear error naming CHROMIUM_PATH', async () => {
+    await assert.rejects(createFigureExporter(), (err: unknown) => {
+      assert.ok(err instanceof ChromiumNotFoundError);
+      assert.match(err.message, /\/nonexistent\/bin\/chromium/);
+      assert.match(err.message, /does not exist/);
+      assert.match(err.message, /Set CHROMIUM_PATH/);
+      assert.deepEqual(err.searched, ['CHROMIUM_PATH=/nonexistent/bin/chromium']);
+      return true;
+    });
+  });
+
+  it('lists every searched location when nothing is found', () => {
+    assert.throws(() => findChromium(undefined, { PATH: '/nonexistent-dir' }, []), (err: unknown) => {
+      assert.ok(err instanceof ChromiumNotFoundError);
+      assert.ok(err.searched.includes('chromium on PATH'));
+      assert.match(err.message, /CHROMIUM_PATH/);
+      return true;
+    });
+  });
+
+  it('still exports HTML, and writes it before failing on PNG', async () => {
+    const only = await exportFigure(FIG, path.join(dir, 'a'), { formats: ['html'] });
+    assert.ok(fs.statSync(only.html!).size > 1_000_000);
+    await assert.rejects(exportFigure(FIG, path.join(dir, 'b'), { formats: ['html', 'png'] }), ChromiumNotFoundError);
+    assert.ok(fs.existsSync(path.join(dir, 'b.html')));
+    assert.ok(!fs.existsSync(path.join(dir, 'b.png')));
+  });
+});
+
+describe('figureToHtml / notebook display (no browser)', () => {
+  it('embeds the figure JSON safely', () => {
+    const fig: PlotlyFigure = { data: [{ type: 'scatter', name: '</script><b>x', x: [1], y: [2] }], layout: { title: { text: 'a <b>t</b>' } } };
+    const html = figureToHtml(fig);
+    assert.ok(!html.includes('</script><b>x'));
+    assert.ok(html.includes('\\u003c/script\\u003e\\u003cb\\u003ex'));
+    assert.match(html, /<title>a t<\/title>/);
+  });
+
+  it('injects plotly.js once, then only a div and a small script per figure', () => {
+    const outputs: string[] = [];
+    setNotebookDisplay({ html: (s) => outputs.push(s) });
+    try {
+      initNotebookPlotly({ force: true });
+      showFigure(FIG);
+      showFigure(FIG);
+      initNotebookPlotly();
+    } finally {
+      setNotebookDisplay(undefined);
+    }
+    assert.equal(outputs.length, 3);
+    assert.ok(outputs[0].length > 1_000_000 && outputs[0].includes('window.Plotly = Plotly'));
+    const figJsonSize = JSON.stringify(FIG).length;
+    for (const o of outputs.slice(1)) {
+      assert.ok(o.length < figJsonSize + 3000, `figure output too large: ${o.length}`);
+      assert.match(o, /^<div id="ws-plotly-[0-9a-f]{16}"/);
+      assert.ok(o.includes('window.Plotly.newPlot'));
+      assert.ok(!o.includes('window.Plotly = Plotly'));
+    }
+    assert.notEqual(/id="([^"]+)"/.exec(outputs[1])![1], /id="([^"]+)"/.exec(outputs[2])![1]);
+  });
+
+  it('showFigure outside a tslab kernel fails with a clear message', () => {
+    assert.throws(() => showFigure(FIG), /tslab/);
+  });
+});
