@@ -1,1 +1,6 @@
 export * from './types';
+export * from './store';
+export * from './protocols';
+export * from './prepare';
+export * from './execute';
+export * from './runner';

@@ -1,1 +1,5 @@
-export {};
+export * from './engine';
+export * from './sgd';
+export * from './step';
+export * from './config';
+export * from './loop';

@@ -1,0 +1,40 @@
+/**
+ * Worker process entry (child_process.fork): trains the runs the parent sends, one at a time, each
+ * with this process's own tfjs engine, writing to the shared results store (WAL).
+ * Messages in:  { type: 'run', config, options: { storePath, dataDir, backend } } | { type: 'exit' }
+ * Messages out: { type: 'epoch', record, config } | { type: 'progress', runId, ... } | { type: 'done', runId, status }
+ *               | { type: 'error', runId, message }
+ */
+import { executeRun } from './execute';
+import { runId } from '../train/config';
+import type { RunConfig } from '../train/config';
+import type { BackendChoice } from '../train/engine';
+
+interface RunMessage {
+  type: 'run';
+  config: RunConfig;
+  options: { storePath: string; dataDir: string; backend: BackendChoice };
+}
+
+const send = (m: unknown) => new Promise<void>((resolve) => {
+  if (!process.send) return resolve();
+  process.send(m, () => resolve());
+});
+
+process.on('message', (m: RunMessage | { type: 'exit' }) => {
+  if (m.type === 'exit') {
+    process.disconnect?.();
+    return;
+  }
+  const id = runId(m.config);
+  executeRun(m.config, {
+    ...m.options,
+    onEpoch: (record, config) => { void send({ type: 'epoch', record, config }); },
+    onProgress: (p) => { void send({ type: 'progress', runId: id, ...p }); },
+  }).then(
+    (status) => send({ type: 'done', runId: id, status }),
+    (e: Error) => send({ type: 'error', runId: id, message: e.message }),
+  );
+});
+
+void send({ type: 'ready', pid: process.pid });
