@@ -1,0 +1,308 @@
+/**
+ * Convolution gradients for the wasm backend, computed with the backend's own fast forward
+ * convolution (XNNPACK) instead of the stock naive Conv2DBackpropInput loop (and the missing
+ * Conv2DBackpropFilter):
+ *
+ *  - input gradient: dx = conv(D, W'), where W'[a,b,f,c] = W[kh-1-a, kw-1-b, c, f] (spatially
+ *    flipped, in/out transposed) and D is dy itself for stride 1 or dy dilated with stride-1 zeros
+ *    between its pixels for stride s; padding (kh-1-padTop) before and whatever makes the output
+ *    H x W after.
+ *  - filter gradient: dW[kh,kw,c,f] = sum_{n,i,j} x[n, s*i+kh-pt, s*j+kw-pl, c] dy[n,i,j,f], which is
+ *    a forward convolution of x^T ([C, H, W, N]: batch C, channels N) with dy^T ([Ho, Wo, N, F] as
+ *    filter, dilation s), output [C, kh, kw, F], transposed to [kh, kw, C, F].
+ *
+ * Everything runs on the wasm heap; intermediates are freed before returning.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  KernelFn, TensorInfo, WasmBackendLike, alloc, f32, free, single, wasmKernel,
+} from './heap';
+import { runtimeFor } from './runtime';
+
+function off(backend: WasmBackendLike, t: TensorInfo): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (d === undefined) throw new Error('wasm kernels: tensor data not found');
+  return d.memoryOffset;
+}
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function convInfo(inShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+}
+
+function isNHWC(attrs: ConvAttrs): boolean {
+  return attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC';
+}
+
+/** Calls the wasm backend's forward Conv2D (XNNPACK) on heap tensors. */
+function forwardConv(
+  backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo,
+  pads: [number, number, number, number], dilations: [number, number],
+): TensorInfo {
+  const conv = wasmKernel('Conv2D');
+  const [t, b, l, r] = pads;
+  return single(conv({
+    inputs: { x, filter },
+    backend,
+    attrs: {
+      strides: [1, 1], pad: [[0, 0], [t, b], [l, r], [0, 0]], dataFormat: 'NHWC',
+      dilations, dimRoundingMode: undefined,
+    },
+  }));
+}
+
+/** W [kh, kw, C, F] -> W' [kh, kw, F, C] flipped spatially. */
+function flipTransposeFilter(backend: WasmBackendLike, w: TensorInfo): TensorInfo {
+  const [kh, kw, c, f] = w.shape;
+  const out = alloc(backend, [kh, kw, f, c]);
+  const src = f32(backend, w);
+  const dst = f32(backend, out);
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const so = ((kh - 1 - a) * kw + (kw - 1 - b)) * c * f;
+      const dO = (a * kw + b) * f * c;
+      for (let ci = 0; ci < c; ci++) {
+        for (let fi = 0; fi < f; fi++) dst[dO + fi * c + ci] = src[so + ci * f + fi];
+      }
+    }
+  }
+  return out;
+}
+
+/** dy [N, Ho, Wo, F] -> D [N, sh*(Ho-1)+1, sw*(Wo-1)+1, F] with zeros between the pixels. */
+function dilate(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [n, ho, wo, f] = dy.shape;
+  const hd = sh * (ho - 1) + 1;
+  const wd = sw * (wo - 1) + 1;
+  const out = alloc(backend, [n, hd, wd, f]);
+  const src = f32(backend, dy);
+  const dst = f32(backend, out);
+  dst.fill(0);
+  if (f % 16 === 0) {
+    const rt = runtimeFor(backend);
+    const so = off(backend, dy);
+    const dO = off(backend, out);
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < ho; i++) {
+        rt.simd.rowCopy(so + ((b * ho + i) * wo) * f * 4, dO + ((b * hd + i * sh) * wd) * f * 4, wo, f * 4, sw * f * 4, f / 16);
+      }
+    }
+    return out;
+  }
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      const srow = ((b * ho + i) * wo) * f;
+      const drow = ((b * hd + i * sh) * wd) * f;
+      for (let j = 0; j < wo; j++) {
+        const s = srow + j * f;
+        const d = drow + j * sw * f;
+        for (let k = 0; k < f; k++) dst[d + k] = src[s + k];
+      }
+    }
+  }
+  return out;
+}
+
+let stockBackpropInput: KernelFn | null = null;
+
+/** Conv2DBackpropInput through the forward conv. Falls back to the stock kernel for layouts it does not cover. */
+export function conv2DBackpropInput(args: {
+  inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown>;
+}): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+  const fallback = () => {
+    if (stockBackpropInput === null) throw new Error('Conv2DBackpropInput: no fallback kernel');
+    return single(stockBackpropInput(args));
+  };
+  if (!isNHWC(attrs)) return fallback();
+  const info = convInfo(attrs.inputShape, filter.shape, attrs);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const hd = sh * (info.outHeight - 1) + 1;
+  const wd = sw * (info.outWidth - 1) + 1;
+  const pt = kh - 1 - info.padInfo.top;
+  const pl = kw - 1 - info.padInfo.left;
+  const pb = info.inHeight - hd - pt + kh - 1;
+  const pr = info.inWidth - wd - pl + kw - 1;
+  if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fallback();
+
+  const wf = flipTransposeFilter(backend, filter);
+  const d = sh === 1 && sw === 1 ? dy : dilate(backend, dy, sh, sw);
+  const out = forwardConv(backend, d, wf, [pt, pb, pl, pr], [1, 1]);
+  free(backend, wf);
+  if (d !== dy) free(backend, d);
+  return out;
+}
+
+/**
+ * x [N, H, W, C] -> xT [C, hc, wc, N] keeping only the first hc rows and wc columns (the rows the
+ * filter gradient can reach).
+ */
+function transposeToCHWN(backend: WasmBackendLike, x: TensorInfo, hc: number, wc: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const out = alloc(backend, [c, hc, wc, n]);
+  if (hc === h && wc === w && n % 4 === 0 && c % 4 === 0) {
+    runtimeFor(backend).simd.toCHWN(off(backend, x), off(backend, out), n, h * w, c);
+    return out;
+  }
+  const src = f32(backend, x);
+  const dst = f32(backend, out);
+  const plane = hc * wc * n;
+  for (let i = 0; i < hc; i++) {
+    for (let j = 0; j < wc; j++) {
+      const dp = (i * wc + j) * n;
+      for (let b = 0; b < n; b++) {
+        const s = ((b * h + i) * w + j) * c;
+        const dd = dp + b;
+        for (let k = 0; k < c; k++) dst[dd + k * plane] = src[s + k];
+      }
+    }
+  }
+  return out;
+}
+
+/** dy [N, Ho, Wo, F] -> [Ho, Wo, N, F]. */
+function transposeToHWNF(backend: WasmBackendLike, dy: TensorInfo): TensorInfo {
+  const [n, ho, wo, f] = dy.shape;
+  const out = alloc(backend, [ho, wo, n, f]);
+  if (f % 16 === 0) {
+    const rt = runtimeFor(backend);
+    const so = off(backend, dy);
+    const dO = off(backend, out);
+    for (let b = 0; b < n; b++) rt.simd.rowCopy(so + b * ho * wo * f * 4, dO + b * f * 4, ho * wo, f * 4, n * f * 4, f / 16);
+    return out;
+  }
+  const src = f32(backend, dy);
+  const dst = f32(backend, out);
+  const pix = ho * wo;
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < pix; p++) {
+      const s = (b * pix + p) * f;
+      const d = (p * n + b) * f;
+      for (let k = 0; k < f; k++) dst[d + k] = src[s + k];
+    }
+  }
+  return out;
+}
+
+/** Plain loops: the reference for layouts the fast path does not cover. */
+function backpropFilterLoops(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: c, outChannels: f } = info;
+  const [n, h, w] = x.shape;
+  const ho = info.outHeight;
+  const wo = info.outWidth;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const out = alloc(backend, [kh, kw, c, f]);
+  const xs = f32(backend, x);
+  const ds = f32(backend, dy);
+  const acc = new Float64Array(kh * kw * c * f);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        const dOff = ((b * ho + i) * wo + j) * f;
+        for (let a = 0; a < kh; a++) {
+          const r = i * sh + a - pt;
+          if (r < 0 || r >= h) continue;
+          for (let e = 0; e < kw; e++) {
+            const col = j * sw + e - pl;
+            if (col < 0 || col >= w) continue;
+            const xOff = ((b * h + r) * w + col) * c;
+            const wOff = (a * kw + e) * c * f;
+            for (let ci = 0; ci < c; ci++) {
+              const xv = xs[xOff + ci];
+              if (xv === 0) continue;
+              const o = wOff + ci * f;
+              for (let fi = 0; fi < f; fi++) acc[o + fi] += xv * ds[dOff + fi];
+            }
+          }
+        }
+      }
+    }
+  }
+  f32(backend, out).set(acc);
+  return out;
+}
+
+/** Conv2DBackpropFilter through the forward conv (the stock wasm backend has no such kernel). */
+export function conv2DBackpropFilter(args: {
+  inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown>;
+}): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+  if (!isNHWC(attrs)) throw new Error('wasm Conv2DBackpropFilter: only NHWC is supported');
+  const info = convInfo(x.shape, attrs.filterShape, attrs);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const ho = info.outHeight;
+  const wo = info.outWidth;
+  if (pt < 0 || pl < 0 || pt > kh - 1 || pl > kw - 1) return backpropFilterLoops(backend, x, dy, info);
+  // Last input row / column the filter gradient reads; rows beyond it are cropped, missing ones padded.
+  const lastRow = sh * (ho - 1) + kh - 1 - pt;
+  const lastCol = sw * (wo - 1) + kw - 1 - pl;
+  const hc = Math.min(info.inHeight, lastRow + 1);
+  const wc = Math.min(info.inWidth, lastCol + 1);
+  const pb = lastRow + 1 - hc;
+  const pr = lastCol + 1 - wc;
+
+  const xT = transposeToCHWN(backend, x, hc, wc);
+  const dyT = transposeToHWNF(backend, dy);
+  const g = forwardConv(backend, xT, dyT, [pt, pb, pl, pr], [sh, sw]); // [C, kh, kw, F]
+  free(backend, xT);
+  free(backend, dyT);
+  const c = info.inChannels;
+  const f = info.outChannels;
+  const out = alloc(backend, [kh, kw, c, f]);
+  const src = f32(backend, g);
+  const dst = f32(backend, out);
+  const taps = kh * kw;
+  for (let ci = 0; ci < c; ci++) {
+    for (let t = 0; t < taps; t++) {
+      const s = (ci * taps + t) * f;
+      const d = (t * c + ci) * f;
+      for (let k = 0; k < f; k++) dst[d + k] = src[s + k];
+    }
+  }
+  free(backend, g);
+  return out;
+}
+
+/** Registers both kernels on 'wasm' (idempotent); returns their names. */
+export function registerConvKernels(): string[] {
+  const names: string[] = [];
+  const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (stock != null && stock.kernelFunc !== (conv2DBackpropInput as unknown)) {
+    stockBackpropInput = stock.kernelFunc as unknown as KernelFn;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  }
+  if (tf.getKernel('Conv2DBackpropInput', 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropInput', backendName: 'wasm',
+      kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+    });
+  }
+  names.push('Conv2DBackpropInput');
+  const bf = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+  if (bf != null && bf.kernelFunc !== (conv2DBackpropFilter as unknown)) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropFilter', backendName: 'wasm',
+      kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+    });
+  }
+  names.push('Conv2DBackpropFilter');
+  return names;
+}

@@ -1,0 +1,23 @@
+/**
+ * Fast kernels for @tensorflow/tfjs-backend-wasm (single-threaded training in Node).
+ * Call registerWasmKernels() after
+ * `require('@tensorflow/tfjs-backend-wasm'); await tf.setBackend('wasm'); await tf.ready()`.
+ *
+ * - Conv2DBackpropInput / Conv2DBackpropFilter: rewritten as the backend's forward (XNNPACK)
+ *   convolution plus generated SIMD transposes (see conv.ts).
+ * - Fused batch norm (training) forward/backward, ReLU (+grad), option-A shortcut (+grad) under
+ *   the kernel names exported here; src/model/layers.ts uses them when they are registered for
+ *   the active backend (see fused.ts).
+ */
+import { registerConvKernels } from './conv';
+import { registerFusedKernels } from './fused';
+
+export { conv2DBackpropInput, conv2DBackpropFilter } from './conv';
+export {
+  BN_TRAIN, BN_TRAIN_GRAD, RELU, RELU_GRAD, SHORTCUT_A, SHORTCUT_A_GRAD,
+} from './fused';
+
+/** Registers the fast wasm kernels (idempotent) and returns the names of the kernels registered. */
+export function registerWasmKernels(): string[] {
+  return [...registerConvKernels(), ...registerFusedKernels()];
+}
