@@ -21,8 +21,8 @@ export function sampleMean(x: readonly number[]): number {
 
 /**
  * Unbiased sample variance sum((x - mean)^2) / (n - 1), two-pass. Exactly 0 for a constant sample
- * (NumPy can return ~1e-34 there because its mean is off by an ulp; see README notes in the
- * docstrings of the t-tests). Caller guarantees n >= 2.
+ * (NumPy can return ~1e-34 there because its mean is off by an ulp, e.g. [0.09, 0.09, 0.09]; see
+ * the edge-case notes of welchTTest / oneSampleTTest). Caller guarantees n >= 2.
  */
 export function sampleVariance(x: readonly number[], mean = sampleMean(x)): number {
   if (isConstant(x)) return 0;
