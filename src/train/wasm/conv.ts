@@ -115,6 +115,10 @@ function dilate(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number
 
 let stockBackpropInput: KernelFn | null = null;
 
+/** Filter-gradient route: generated SIMD accumulation (default) or XNNPACK conv of transposes. */
+let filterRoute: 'simd' | 'xnnpack' = 'simd';
+export function setFilterGradRoute(route: 'simd' | 'xnnpack'): void { filterRoute = route; }
+
 /** Conv2DBackpropInput through the forward conv. Falls back to the stock kernel for layouts it does not cover. */
 export function conv2DBackpropInput(args: {
   inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown>;
@@ -235,6 +239,56 @@ function backpropFilterLoops(backend: WasmBackendLike, x: TensorInfo, dy: Tensor
   return out;
 }
 
+/** Images accumulated in float32 before the partial filter gradient is added to the float64 total. */
+const DW_GROUP = 16;
+
+/**
+ * Filter gradient with the generated SIMD kernel: for each image and tap, one call accumulating
+ * x(shifted) ^T dy over the valid output rectangle. No transposes, no zero padding.
+ */
+function backpropFilterSimd(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inChannels: c, outChannels: f } = info;
+  const [n, h, w] = x.shape;
+  const ho = info.outHeight;
+  const wo = info.outWidth;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const size = kh * kw * c * f;
+  const out = alloc(backend, [kh, kw, c, f]);
+  const acc = alloc(backend, [size]);
+  f32(backend, acc).fill(0);
+  const total = new Float64Array(size);
+  const rt = runtimeFor(backend);
+  const xo = off(backend, x);
+  const dyo = off(backend, dy);
+  const ao = off(backend, acc);
+  const lo = (p: number, k: number, s: number) => Math.max(0, Math.ceil((p - k) / s));
+  const hi = (p: number, k: number, s: number, len: number, outLen: number) => Math.min(outLen, Math.floor((len - 1 + p - k) / s) + 1);
+  for (let b = 0; b < n; b++) {
+    for (let a = 0; a < kh; a++) {
+      const i0 = lo(pt, a, sh);
+      const i1 = hi(pt, a, sh, h, ho);
+      if (i1 <= i0) continue;
+      for (let e = 0; e < kw; e++) {
+        const j0 = lo(pl, e, sw);
+        const j1 = hi(pl, e, sw, w, wo);
+        if (j1 <= j0) continue;
+        const xp = xo + ((b * h + sh * i0 + a - pt) * w + sw * j0 + e - pl) * c * 4;
+        const dp = dyo + ((b * ho + i0) * wo + j0) * f * 4;
+        rt.simd.dwTap(c, f, xp, dp, ao + (a * kw + e) * c * f * 4, i1 - i0, j1 - j0, sw * c * 4, sh * w * c * 4, wo * f * 4);
+      }
+    }
+    if ((b + 1) % DW_GROUP === 0 || b === n - 1) {
+      const av = f32(backend, acc);
+      for (let k = 0; k < size; k++) total[k] += av[k];
+      av.fill(0);
+    }
+  }
+  f32(backend, out).set(total);
+  free(backend, acc);
+  return out;
+}
+
 /** Conv2DBackpropFilter through the forward conv (the stock wasm backend has no such kernel). */
 export function conv2DBackpropFilter(args: {
   inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown>;
@@ -244,6 +298,9 @@ export function conv2DBackpropFilter(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   if (!isNHWC(attrs)) throw new Error('wasm Conv2DBackpropFilter: only NHWC is supported');
   const info = convInfo(x.shape, attrs.filterShape, attrs);
+  if (info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && filterRoute !== 'xnnpack') {
+    return backpropFilterSimd(backend, x, dy, info);
+  }
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;

@@ -256,6 +256,25 @@ function shortcutAGrad(args: Args): TensorInfo {
   return dx;
 }
 
+/**
+ * Identity without a copy: shares the data id and counts a reference (as the cpu and webgl
+ * backends do; the stock wasm Identity copies, and the engine clones every tensor it saves for
+ * backprop through Identity).
+ */
+function identity(args: Args): TensorInfo {
+  const backend = args.backend as WasmBackendLike & { incRef(dataId: object): void };
+  const { x } = args.inputs;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function registerIdentity(): void {
+  const k = tf.getKernel('Identity', 'wasm');
+  if (k != null && k.kernelFunc === (identity as unknown)) return;
+  if (k != null) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity as unknown as tf.KernelFunc });
+}
+
 const KERNELS: [string, (a: Args) => TensorInfo | TensorInfo[]][] = [
   [BN_TRAIN, bnTrain], [BN_TRAIN_GRAD, bnTrainGrad], [RELU, relu], [RELU_GRAD, reluGrad],
   [SHORTCUT_A, shortcutA], [SHORTCUT_A_GRAD, shortcutAGrad],
@@ -306,6 +325,7 @@ export function registerFusedKernels(): string[] {
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
     }
   }
+  registerIdentity();
   registerGradients();
-  return KERNELS.map(([name]) => name);
+  return [...KERNELS.map(([name]) => name), 'Identity'];
 }

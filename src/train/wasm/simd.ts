@@ -256,7 +256,60 @@ function genRowCopy(): FnBuilder {
   return f;
 }
 
+/**
+ * dwTap(x, dy, acc, rows, cols, xStride, xRowStride, dyRowStride): for one filter tap,
+ * acc[c, f] += sum over rows r < rows, columns j < cols of x[r*xRowStride + j*xStride + c] * dy[r*dyRowStride + j*F*4 + f]
+ * (byte strides; acc is [C, F] floats). Register tiles of ct channels x 4*fv filters.
+ */
+function genDwTap(c: number, fch: number): FnBuilder {
+  const ct = c % 2 === 0 ? 2 : 1;
+  const fvAll = fch / 4;
+  const fv = fvAll % 4 === 0 ? 4 : fvAll % 2 === 0 ? 2 : 1;
+  const f = new FnBuilder('k', [I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [x, dy, acc, rows, cols, xs, xrs, dyrs] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const r = f.local(I32);
+  const j = f.local(I32);
+  const px = f.local(I32);
+  const pd = f.local(I32);
+  const a: number[] = [];
+  for (let i = 0; i < ct * fv; i++) a.push(f.local(V128));
+  const d: number[] = [];
+  for (let i = 0; i < fv; i++) d.push(f.local(V128));
+  const sx = f.local(V128);
+  for (let c0 = 0; c0 < c; c0 += ct) {
+    for (let f0 = 0; f0 < fch; f0 += 4 * fv) {
+      for (let cc = 0; cc < ct; cc++) {
+        for (let v = 0; v < fv; v++) f.get(acc).v128Load(((c0 + cc) * fch + f0 + 4 * v) * 4).set(a[cc * fv + v]);
+      }
+      f.forRange(r, { c: 0 }, rows, 1, () => {
+        f.get(x).get(r).get(xrs).i32Mul().i32Add().i32(c0 * 4).i32Add().set(px);
+        f.get(dy).get(r).get(dyrs).i32Mul().i32Add().i32(f0 * 4).i32Add().set(pd);
+        f.forRange(j, { c: 0 }, cols, 1, () => {
+          for (let v = 0; v < fv; v++) f.get(pd).v128Load(16 * v).set(d[v]);
+          for (let cc = 0; cc < ct; cc++) {
+            f.get(px).v128Load32Splat(4 * cc).set(sx);
+            for (let v = 0; v < fv; v++) {
+              f.get(sx).get(d[v]).f32x4Mul().get(a[cc * fv + v]).f32x4Add().set(a[cc * fv + v]);
+            }
+          }
+          f.get(px).get(xs).i32Add().set(px);
+          f.get(pd).i32(fch * 4).i32Add().set(pd);
+        });
+      });
+      for (let cc = 0; cc < ct; cc++) {
+        for (let v = 0; v < fv; v++) {
+          f.get(acc).get(a[cc * fv + v]).v128Store(((c0 + cc) * fch + f0 + 4 * v) * 4);
+        }
+      }
+    }
+  }
+  return f;
+}
+
 export interface SimdKernels {
+  /** Filter-gradient accumulation of one tap (see genDwTap); F must be a multiple of 4. */
+  dwTap(c: number, f: number, x: number, dy: number, acc: number, rows: number, cols: number,
+    xStride: number, xRowStride: number, dyRowStride: number): void;
   /** out(f64)[0..C) += sum (a - shA); [C..2C) += sum (a - shA)*(b - shB); shifts = [shA | shB] (f32). */
   sums(c: number, a: number, b: number, rows: number, out: number, shifts: number): void;
   affine(c: number, relu: boolean, x: number, y: number, rows: number, params: number): void;
@@ -272,19 +325,23 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
   const perC = new Map<string, Exports>();
   const fixed = instantiate([genReluGrad(), genRelu(), genToCHWN(), genRowCopy()], memory);
   const forC = (c: number, kind: string): Exports => {
-    const key = `${kind}${c}`;
+    const key = `${kind}:${c}`;
     let e = perC.get(key);
     if (e === undefined) {
       const fn = kind === 'sums' ? genSums(c, 'k')
         : kind === 'affine' ? genAffine(c, false, 'k')
           : kind === 'affineRelu' ? genAffine(c, true, 'k')
-            : genBnBackward(c, 'k');
+            : kind.startsWith('dw') ? genDwTap(c, Number(kind.slice(2)))
+              : genBnBackward(c, 'k');
       e = instantiate([fn], memory);
       perC.set(key, e);
     }
     return e;
   };
   return {
+    dwTap: (c, fch, x, dy, acc, rows, cols, xs, xrs, dyrs) => {
+      forC(c, `dw${fch}`).k(x, dy, acc, rows, cols, xs, xrs, dyrs);
+    },
     sums: (c, a, b, rows, out, shifts) => { forC(c, 'sums').k(a, b, rows, out, shifts); },
     affine: (c, relu, x, y, rows, params) => { forC(c, relu ? 'affineRelu' : 'affine').k(x, y, rows, params); },
     bnBackward: (c, dy, x, dx, rows, params) => { forC(c, 'bnBackward').k(dy, x, dx, rows, params); },
