@@ -16,14 +16,18 @@ function fused(name: string): boolean {
 }
 
 /**
- * 2-D convolution without bias, 'same' padding.
+ * 2-D convolution without bias, zero padding (k-1)/2 on every side, as PyTorch's
+ * Conv2d(kernel_size=k, padding=(k-1)/2) in the reference trainer. This is NOT TensorFlow's 'same':
+ * for a stride-2 3x3 conv on an even input 'same' pads only bottom/right, which shifts every window
+ * by one pixel against PyTorch and against the option-A shortcut's x[:, ::2, ::2] (test/model.test.ts
+ * checks the logits against PyTorch).
  * @param x input, shape [N, H, W, Cin], float32
  * @param w filter, shape [kH, kW, Cin, Cout]
  * @param stride 1 or 2
  * @returns shape [N, ceil(H/stride), ceil(W/stride), Cout]
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
-  return tf.conv2d(x, w, stride, 'same');
+  return tf.conv2d(x, w, stride, (w.shape[0] - 1) / 2);
 }
 
 /** Batch-norm hyper-parameters. */
