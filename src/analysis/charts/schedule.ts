@@ -112,7 +112,7 @@ export function scheduleFigure(series: readonly ScheduleSeries[], opts: Schedule
     title: { text: opts.title ?? 'Learning-rate schedules', yref: 'container', y: 0.97, yanchor: 'top' },
     xaxis: { title: { text: 'iteration (mini-batches)' }, range: [0, maxIteration], zeroline: false },
     yaxis: { title: { text: 'learning rate' }, type: opts.logY ? 'log' : 'linear', rangemode: opts.logY ? 'normal' : 'tozero', automargin: true },
-    legend: { orientation: 'h', x: 0, y: -0.18 },
+    legend: { orientation: 'v', tracegroupgap: 6 },
     template: 'plotly_white',
     margin: { t: opts.iterationsPerEpoch ? 120 : 70 },
   };

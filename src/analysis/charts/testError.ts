@@ -141,7 +141,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
     },
     yaxis: { title: { text: 'test error (%)' } },
     template: 'plotly_white',
-    legend: { orientation: 'h', x: 0, y: -0.2 },
+    legend: { orientation: 'v', tracegroupgap: 6 },
   };
   if (opts.width) layout.width = opts.width;
   if (opts.height) layout.height = opts.height;

@@ -136,7 +136,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
       type: 'scatter',
       mode: 'markers',
       name: isCensored
-        ? `${arm}: censored, did not reach ${targetText} (n=${ps.length}; at ${unit} completed = lower bound)`
+        ? `${arm}: censored, never reached ${targetText} (n=${ps.length}; lower bound)`
         : `${arm}: reached ${targetText} (n=${ps.length})`,
       legendgroup: arm,
       x: ps.map((p) => clean(i + jitterFor(p.runId, jitterWidth))),
@@ -155,7 +155,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
   const layout: Record<string, unknown> = {
     title: {
       text: opts.title ?? `Time to ${targetText} validation accuracy (${unit})`,
-      subtitle: { text: 'box: quartiles and 1.5 IQR whiskers; points: runs; open triangles: right-censored runs (never reached the target)' },
+      subtitle: { text: `box: quartiles and 1.5 IQR whiskers; points: runs; open triangles: right-censored runs (never reached the target), placed at ${metric === 'epochs' ? 'the epochs completed' : 'their last training time'}` },
     },
     xaxis: {
       title: { text: 'learning-rate schedule (arm)' },
@@ -167,7 +167,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     },
     yaxis: { title: { text: metric === 'epochs' ? `epochs to ${targetText} validation accuracy` : `training time to ${targetText} (s)` }, rangemode: 'tozero' },
     template: 'plotly_white',
-    legend: { orientation: 'h', x: 0, y: -0.2 },
+    legend: { orientation: 'v', tracegroupgap: 6 },
   };
   if (excluded.length > 0) {
     const counts = new Map<string, number>();
