@@ -268,6 +268,37 @@ describe('kaplanMeierFigure', () => {
     assertJsonSerialisable(fig);
   });
 
+  it("accepts the statistics module's shape: event times only, censorTimes, CI with nulls", () => {
+    // runs: 10 (event), 12 (censored), 15 (event), 20 (censored), 20 (censored); n = 5
+    // S(10) = 4/5 = 0.8; at 15 at risk 3 -> S = 0.8 * 2/3 = 0.533333...
+    const fig = kaplanMeierFigure([
+      {
+        arm: 'cosine',
+        n: 5,
+        time: [10, 15],
+        atRisk: [5, 3],
+        events: [1, 1],
+        censored: [0, 1], // interval counts in (10, 15]: must not be used when censorTimes exist
+        survival: [0.8, 0.8 * (2 / 3)],
+        censorTimes: [12, 20, 20],
+        lower: [0.5, null],
+        upper: [1, null],
+      },
+    ]);
+    const line = trace(fig, 'cosine (n=5)');
+    assert.deepEqual(line.x, [0, 10, 15, 20]);
+    near(line.y, [1, 0.8, 0.5333333333, 0.5333333333], 1e-9);
+    const cens = trace(fig, 'cosine censored (n=3)');
+    assert.deepEqual(cens.x, [12, 20, 20]);
+    near(cens.y, [0.8, 0.5333333333, 0.5333333333], 1e-9);
+    // band: null lower -> 0, null upper -> S; extended to the end
+    assert.deepEqual(trace(fig, 'cosine CI lower').x, [0, 10, 15, 20]);
+    near(trace(fig, 'cosine CI lower').y, [1, 0.5, 0, 0]);
+    near(trace(fig, 'cosine CI').y, [1, 1, 0.5333333333, 0.5333333333], 1e-9);
+    assert.equal(trace(fig, 'cosine CI').fill, 'tonexty');
+    assertJsonSerialisable(fig);
+  });
+
   it('explicit censorTimes place ticks on the curve', () => {
     const fig = kaplanMeierFigure([{ arm: 'a', time: [10], survival: [0.5], censorTimes: [5, 12] }], { showMedianLine: false });
     const c = trace(fig, 'a censored (n=2)');

@@ -4,25 +4,31 @@ import { clean, fmt } from './util';
 
 /**
  * One arm's Kaplan-Meier estimate, in the shape returned by the statistics module's
- * `kaplanMeier(times, events)` (`{ time, survival, atRisk, events }`) plus the arm name.
+ * `kaplanMeier(times, events)` (`{ time, survival, atRisk, events, censorTimes, lower, upper, ... }`)
+ * plus the arm name; extra properties are ignored.
  *
  * `survival[i]` is the estimated fraction of runs that have NOT yet reached the target just after
  * `time[i]`. Censoring marks come from, in order of preference: `censorTimes` (one entry per
- * censored run), `censored` (count per `time[i]`), or are derived as
- * `atRisk[i] - events[i] - atRisk[i+1]` (last: `atRisk[i] - events[i]`), which assumes `time`
- * lists every distinct observed time, censoring times included.
+ * censored run; the statistics module provides it), `censored` (count at `time[i]`), or are
+ * derived as `atRisk[i] - events[i] - atRisk[i+1]` (last: `atRisk[i] - events[i]`), which assumes
+ * `time` lists every distinct observed time, censoring times included.
  */
 export interface KaplanMeierCurveInput {
   arm: string;
   time: readonly number[];
   survival: readonly number[];
+  /** Number of runs of the arm (legend); default `atRisk[0]`. */
+  n?: number;
   atRisk?: readonly number[];
   events?: readonly number[];
   censored?: readonly number[];
   censorTimes?: readonly number[];
-  /** Optional pointwise confidence band (same length as `time`). */
-  lower?: readonly number[];
-  upper?: readonly number[];
+  /**
+   * Optional pointwise confidence band (parallel to `time`), drawn as a shaded step band. `null`
+   * (undefined limit, e.g. R's NA where S = 0) is drawn as 0 for `lower` and as S for `upper`.
+   */
+  lower?: ReadonlyArray<number | null>;
+  upper?: ReadonlyArray<number | null>;
 }
 
 export interface KaplanMeierFigureOptions extends CommonFigureOptions {
@@ -34,6 +40,8 @@ export interface KaplanMeierFigureOptions extends CommonFigureOptions {
   maxTime?: number;
   /** Draw the dashed 0.5 line where the median time can be read off (default true). */
   showMedianLine?: boolean;
+  /** Draw `lower`/`upper` as a shaded band when given (default true). */
+  showConfidenceBand?: boolean;
 }
 
 /** Censoring times of a curve input (see {@link KaplanMeierCurveInput}). */
@@ -69,8 +77,8 @@ function survivalAt(time: readonly number[], survival: readonly number[], t: num
  * the target vs time (epochs by default), one per arm, starting at (0, 1) and extended flat to the
  * last observation; censored runs are marked with vertical tick marks ("line-ns-open") on the curve.
  *
- * Traces per arm: `"<arm>"` (step line; x = [0, ...time, end], y = [1, ...survival, last]), optional
- * `"<arm> 95% CI"` band, and `"<arm> censored"` markers (x = censoring times, y = survival there).
+ * Traces per arm: optional `"<arm> CI lower"` + `"<arm> CI"` band (when lower/upper are given), `"<arm> (n=k)"`
+ * (step line; x = [0, ...time, end], y = [1, ...survival, last]), and `"<arm> censored"` markers (x = censoring times, y = survival there).
  */
 export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts: KaplanMeierFigureOptions = {}): PlotlyFigure {
   const arms = orderArms(curves.map((c) => c.arm), opts.arms);
@@ -97,14 +105,34 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
       x.push(end);
       y.push(last);
     }
-    if (c.lower && c.upper) {
-      const lx = [0, ...c.time.filter((t) => t > 0)];
-      const lo = [1, ...c.lower.filter((_, i) => c.time[i] > 0)];
-      const hi = [1, ...c.upper.filter((_, i) => c.time[i] > 0)];
-      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI lower`, legendgroup: arm, showlegend: false, x: lx, y: lo.map(clean), line: { shape: 'hv', width: 0, color }, hoverinfo: 'skip' });
-      data.push({ type: 'scatter', mode: 'lines', name: `${arm} 95% CI`, legendgroup: arm, showlegend: false, x: lx, y: hi.map(clean), fill: 'tonexty', fillcolor: withAlpha(color, 0.2), line: { shape: 'hv', width: 0, color }, hoverinfo: 'skip' });
+    if (c.lower && c.upper && (opts.showConfidenceBand ?? true)) {
+      const lx: number[] = [0];
+      const lo: number[] = [1];
+      const hi: number[] = [1];
+      for (let i = 0; i < c.time.length; i++) {
+        const l = c.lower[i];
+        const u = c.upper[i];
+        const sv = c.survival[i];
+        const lv = l == null || !Number.isFinite(l) ? 0 : l;
+        const uv = u == null || !Number.isFinite(u) ? sv : u;
+        if (c.time[i] === 0) {
+          lo[0] = clean(lv);
+          hi[0] = clean(uv);
+          continue;
+        }
+        lx.push(c.time[i]);
+        lo.push(clean(lv));
+        hi.push(clean(uv));
+      }
+      if (lx[lx.length - 1] < end) {
+        lx.push(end);
+        lo.push(lo[lo.length - 1]);
+        hi.push(hi[hi.length - 1]);
+      }
+      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI lower`, legendgroup: arm, showlegend: false, x: lx, y: lo, line: { shape: 'hv', width: 0, color: withAlpha(color, 0) }, hoverinfo: 'skip' });
+      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI`, legendgroup: arm, x: lx, y: hi, fill: 'tonexty', fillcolor: withAlpha(color, 0.15), line: { shape: 'hv', width: 0, color: withAlpha(color, 0) }, hoverinfo: 'skip' });
     }
-    const n = c.atRisk && c.atRisk.length ? c.atRisk[0] : undefined;
+    const n = c.n ?? (c.atRisk && c.atRisk.length ? c.atRisk[0] : undefined);
     data.push({
       type: 'scatter',
       mode: 'lines',
@@ -145,7 +173,7 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
   const layout: Record<string, unknown> = {
     title: {
       text: opts.title ?? `Kaplan-Meier: runs not yet at ${targetText} validation accuracy`,
-      subtitle: { text: 'step: fraction of runs not yet at target; ticks: censored runs (never reached it)' },
+      subtitle: { text: 'lines: estimated fraction of runs not yet at the target; shaded: pointwise confidence band; ticks: censored runs (never reached it)' },
     },
     xaxis: { title: { text: timeLabel }, rangemode: 'tozero', range: [0, end * 1.02] },
     yaxis: { title: { text: `fraction of runs not yet at ${targetText}` }, range: [-0.02, 1.05] },
