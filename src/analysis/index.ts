@@ -1,2 +1,6 @@
 export * from './stats';
 export * from './charts';
+export * from './results';
+export * from './summary';
+export * from './frames';
+export * from './analyze';

@@ -4,3 +4,4 @@ export * from './protocols';
 export * from './prepare';
 export * from './execute';
 export * from './runner';
+export * from './csv';

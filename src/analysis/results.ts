@@ -1,0 +1,55 @@
+/**
+ * Loading saved runs for analysis, with the pooling rule: runs of one arm are pooled only when
+ * their configurations differ in nothing but the seed (same config hash), unless asked otherwise.
+ */
+import { openResultsStore } from '../runs/store';
+import type { EpochRecord, RunRecord } from '../runs/types';
+
+export interface LoadedResults {
+  runs: (RunRecord & { configHash?: string })[];
+  epochs: EpochRecord[];
+  /** Warnings about what was excluded. */
+  notes: string[];
+}
+
+/** Pooling error: names the arm and the differing configurations. */
+export class PoolingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolingError';
+  }
+}
+
+/**
+ * Reads runs (and their epochs) of a protocol from a results store, read-only.
+ * @param file SQLite results store
+ * @param options.protocol protocol name (all when omitted)
+ * @param options.allowMixedConfigs pool runs of an arm even when their configurations differ beyond the seed
+ * @throws StoreError when the file does not exist / is not a store; PoolingError when an arm mixes configurations
+ */
+export function loadResults(file: string, options: { protocol?: string; allowMixedConfigs?: boolean } = {}): LoadedResults {
+  const store = openResultsStore(file, { readonly: true });
+  try {
+    const runs = store.listRuns(options.protocol ? { protocol: options.protocol } : {}) as (RunRecord & { configHash?: string })[];
+    const notes: string[] = [];
+    const byArm = new Map<string, Set<string>>();
+    for (const r of runs) {
+      const key = `${r.protocol}/${r.arm}`;
+      if (!byArm.has(key)) byArm.set(key, new Set());
+      byArm.get(key)!.add(r.configHash ?? '');
+    }
+    for (const [arm, hashes] of byArm) {
+      if (hashes.size > 1) {
+        const msg = `${arm}: runs with ${hashes.size} different configurations (hashes ${[...hashes].join(', ')}), e.g. different epochs, target or data`;
+        if (!options.allowMixedConfigs) {
+          throw new PoolingError(`${file}: refusing to pool ${msg}; analyse one configuration (delete or move the others) or pass --allow-mixed-configs`);
+        }
+        notes.push(`pooled ${msg}`);
+      }
+    }
+    const epochs = store.listEpochs(runs.map((r) => r.runId));
+    return { runs, epochs, notes };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+/**
+ * Command-line entry of the workspace.
+ *   start                     quick protocol on the embedded data, then the analysis
+ *   experiment --protocol P   train (or resume) a protocol
+ *   analyze                   per-arm table and Welch t-tests from the results store
+ *   export-csv                runs.csv and epochs.csv from the results store
+ *   export-charts, report     charts (PNG/SVG/HTML) and reports/report.md
+ *   download                  the official CIFAR-10 binary archive into data/
+ *   protocols                 list protocols
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BACKEND_CHOICES, type BackendChoice } from './train/engine';
+import { DEFAULT_RESULTS_PATH, defaultWorkers, runProtocol } from './runs/runner';
+import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
+import { loadResults } from './analysis/results';
+import { analysisText } from './analysis/analyze';
+import { exportCsv } from './runs/csv';
+import { DOWNLOADED_DATA_DIR } from './data/locate';
+import { downloadCifar10 } from './data/download';
+
+const USAGE = `usage: node dist/cli.js <command> [options]
+commands:
+  start                          train the quick protocol on the embedded data, then print the analysis
+  experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
+      [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
+      [--backend ${BACKEND_CHOICES.join('|')}] [--workers N] [--data DIR] [--results FILE]
+  analyze [--protocol NAME] [--results FILE] [--allow-mixed-configs]
+  export-csv [--results FILE] [--out DIR]
+  export-charts [--protocol NAME] [--results FILE] [--out DIR] [--formats png,svg,html] [--scale N]
+  report [--results FILE] [--out FILE]
+  download                       fetch and verify the official CIFAR-10 binary archive into data/
+  protocols                      list the protocols`;
+
+/** A usage error: one line, exit code 2. */
+class UsageError extends Error {}
+
+const OPTIONS = {
+  protocol: { type: 'string' }, seeds: { type: 'string' }, 'max-epochs': { type: 'string' }, target: { type: 'string' },
+  fraction: { type: 'string' }, arms: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' },
+  workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
+  formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+function int(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+function num(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= lo || n > hi) throw new UsageError(`--${name} must be a number in (${lo}, ${hi}], got "${v}"`);
+  return n;
+}
+
+function overridesFrom(v: Values): ProtocolOverrides {
+  return {
+    seeds: int(v.seeds, 'seeds', 1),
+    maxEpochs: int(v['max-epochs'], 'max-epochs', 1),
+    target: num(v.target, 'target', 0, 1),
+    trainFraction: num(v.fraction, 'fraction', 0, 1),
+    arms: v.arms ? v.arms.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    batchSize: int(v['batch-size'], 'batch-size', 1),
+  };
+}
+
+function backendFrom(v: Values): BackendChoice {
+  const b = (v.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(b)) throw new UsageError(`unknown backend "${v.backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  if (b === 'cpu') throw new UsageError('backend "cpu" (pure JavaScript) needs minutes per batch and is not used for training; use wasm');
+  return b;
+}
+
+async function experiment(v: Values, protocolName: string): Promise<void> {
+  if (v.protocol !== undefined || protocolName) getProtocol(protocolName); // unknown protocol -> error before anything
+  const started = Date.now();
+  const result = await runProtocol({
+    protocol: protocolName, overrides: overridesFrom(v), results: v.results, data: v.data, backend: backendFrom(v),
+    workers: int(v.workers, 'workers', 0) ?? defaultWorkers(),
+  });
+  console.log(`protocol ${result.protocol}: trained ${result.trained}, skipped ${result.skipped} finished, failed ${result.failed} in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${result.resultsPath}`);
+  if (result.failed > 0) process.exitCode = 1;
+}
+
+function analyze(v: Values, protocol?: string): void {
+  const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+  if (protocol) getProtocol(protocol);
+  const { runs, notes } = loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  notes.forEach((n) => console.log(`note: ${n}`));
+  console.log(`results: ${file}`);
+  console.log(analysisText(runs));
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.help || !command) {
+    console.log(USAGE);
+    if (!command && !v.help) process.exitCode = 2;
+    return;
+  }
+  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  switch (command) {
+    case 'start': {
+      const t0 = Date.now();
+      await experiment(v, v.protocol ?? 'quick');
+      analyze(v, v.protocol ?? 'quick');
+      console.log(`npm start finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return;
+    }
+    case 'experiment':
+      if (!v.protocol) throw new UsageError(`experiment needs --protocol (${Object.keys(PROTOCOLS).join(', ')})`);
+      return experiment(v, v.protocol);
+    case 'analyze':
+      return analyze(v, v.protocol);
+    case 'export-csv': {
+      const out = path.resolve(v.out ?? 'reports');
+      const files = exportCsv(path.resolve(v.results ?? DEFAULT_RESULTS_PATH), out);
+      files.forEach((f) => console.log(`wrote ${f}`));
+      return;
+    }
+    case 'export-charts':
+    case 'report': {
+      const mod = require('./analysis/report') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };
+      const fn = command === 'report' ? mod.cliReport : mod.cliExportCharts;
+      if (!fn) throw new Error(`${command} is not available in this build`);
+      return fn(v);
+    }
+    case 'download': {
+      if (fs.existsSync(path.join(DOWNLOADED_DATA_DIR, 'test_batch.bin'))) {
+        console.log(`already present: ${DOWNLOADED_DATA_DIR}`);
+        return;
+      }
+      let last = 0;
+      await downloadCifar10(DOWNLOADED_DATA_DIR, (got, total) => {
+        if (got - last > 8e6 || got === total) {
+          last = got;
+          process.stdout.write(`\rdownloading ${(got / 1e6).toFixed(0)}${total ? ` / ${(total / 1e6).toFixed(0)}` : ''} MB`);
+        }
+      });
+      console.log(`\nverified and extracted to ${DOWNLOADED_DATA_DIR}`);
+      return;
+    }
+    case 'protocols':
+      for (const p of Object.values(PROTOCOLS)) {
+        console.log(`${p.name}: ${p.description}\n  arms: ${p.arms.map((a) => `${a.name} (${a.description})`).join('; ')}\n  seeds ${p.seeds}, max epochs ${p.maxEpochs}, target ${p.target ?? '-'}${p.stopAtTarget ? ' (stop)' : ''}`);
+        p.notes.forEach((n) => console.log(`  note: ${n}`));
+      }
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: Error) => {
+  if (e instanceof UsageError) {
+    console.error(`error: ${e.message}\n(run with --help for usage)`);
+    process.exit(2);
+  }
+  console.error(`error: ${e.message}`);
+  if (process.env.DEBUG) console.error(e.stack);
+  process.exit(1);
+});
