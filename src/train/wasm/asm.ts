@@ -86,8 +86,11 @@ export class FnBuilder {
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
+  i32ShrU(): this { return this.op(0x76); }
+  i32And(): this { return this.op(0x71); }
 
   // f32 / f64 scalar
+  i32Load(offset = 0): this { return this.op(0x28).mem(2, offset); }
   f32Load(offset = 0): this { return this.op(0x2a).mem(2, offset); }
   f32Store(offset = 0): this { return this.op(0x38).mem(2, offset); }
   f64Load(offset = 0): this { return this.op(0x2b).mem(3, offset); }

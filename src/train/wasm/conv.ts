@@ -17,7 +17,18 @@ import * as tf from '@tensorflow/tfjs';
 import {
   KernelFn, TensorInfo, WasmBackendLike, alloc, f32, free, single, wasmKernel,
 } from './heap';
-import { runtimeFor } from './runtime';
+import { Runtime, runtimeFor } from './runtime';
+import { heapBuffer } from './heap';
+
+/** Byte offset in the runtime scratch area of the i32 tap-offset table of convRow. */
+const TAP_TABLE = 48 * 1024;
+
+/** Writes the taps' byte offsets (row*wp + col)*c*4 into the scratch table; returns its address. */
+function tapTable(backend: WasmBackendLike, rt: Runtime, taps: [number, number][], wp: number, c: number): number {
+  const tab = new Int32Array(heapBuffer(backend), rt.scratch + TAP_TABLE, taps.length);
+  taps.forEach(([r, q], i) => { tab[i] = (r * wp + q) * c * 4; });
+  return rt.scratch + TAP_TABLE;
+}
 
 function off(backend: WasmBackendLike, t: TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
@@ -49,7 +60,7 @@ function forwardConv(
   backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo,
   pads: [number, number, number, number], dilations: [number, number],
 ): TensorInfo {
-  const conv = wasmKernel('Conv2D');
+  const conv = stockConv2D ?? wasmKernel('Conv2D');
   const [t, b, l, r] = pads;
   return single(conv({
     inputs: { x, filter },
@@ -114,6 +125,149 @@ function dilate(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number
 }
 
 let stockBackpropInput: KernelFn | null = null;
+let stockConv2D: KernelFn | null = null;
+
+/** Forward / input-gradient route: generated SIMD rows (default) or XNNPACK. */
+let convRoute: 'simd' | 'xnnpack' = 'simd';
+export function setConvRoute(route: 'simd' | 'xnnpack'): void { convRoute = route; }
+
+/** Copies x [N, H, W, C] into a zero tensor [N, H+pt+pb, W+pl+pr, C] at (pt, pl). */
+function padNHWC(backend: WasmBackendLike, x: TensorInfo, pt: number, pb: number, pl: number, pr: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const out = alloc(backend, [n, hp, wp, c]);
+  const src = f32(backend, x);
+  const dst = f32(backend, out);
+  dst.fill(0);
+  const row = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < h; i++) {
+      const so = (b * h + i) * row;
+      dst.set(src.subarray(so, so + row), ((b * hp + i + pt) * wp + pl) * c);
+    }
+  }
+  return out;
+}
+
+function simdConvOk(c: number, f: number): boolean {
+  return f % 4 === 0 && (c % 4 === 0 || c <= 8);
+}
+
+/** Forward convolution with the generated SIMD row kernel (NHWC, no dilation, square strides). */
+function conv2dSimd(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: s, inChannels: c, outChannels: f, outHeight: ho, outWidth: wo } = info;
+  const [n, h, w] = x.shape;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const hp = Math.max(pt + h, s * (ho - 1) + kh);
+  const wp = Math.max(pl + w, s * (wo - 1) + kw);
+  const padded = pt === 0 && pl === 0 && hp === h && wp === w ? x : padNHWC(backend, x, pt, hp - h - pt, pl, wp - w - pl);
+  const taps: [number, number][] = [];
+  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) taps.push([a, b]);
+  const spec = { c, f, sIn: s, sOut: 1 };
+  const out = alloc(backend, [n, ho, wo, f]);
+  const rt = runtimeFor(backend);
+  const tab = tapTable(backend, rt, taps, wp, c);
+  const po = off(backend, padded);
+  const wo_ = off(backend, filter);
+  const oo = off(backend, out);
+  const row = rt.simd.convRow(spec);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      row(po + ((b * hp + s * i) * wp) * c * 4, wo_, oo + ((b * ho + i) * wo) * f * 4, wo, tab, taps.length);
+    }
+  }
+  if (padded !== x) free(backend, padded);
+  return out;
+}
+
+/** Phases of a strided transposed convolution along one axis. */
+function phases(k: number, s: number, p: number, len: number): { r: number; count: number; taps: { k: number; d: number }[] }[] {
+  const out = [];
+  for (let r = 0; r < s; r++) {
+    const taps = [];
+    for (let a = 0; a < k; a++) {
+      const t = r + p - a;
+      if (((t % s) + s) % s === 0) taps.push({ k: a, d: t / s });
+    }
+    out.push({ r, count: Math.max(0, Math.ceil((len - r) / s)), taps });
+  }
+  return out;
+}
+
+/**
+ * Input gradient with the generated SIMD row kernel, decomposed by output phase (stride s gives
+ * s*s stride-1 convolutions of dy with the matching filter taps, written every s-th pixel): no
+ * zero-dilated dy, no wasted multiplications.
+ */
+function backpropInputSimd(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: s, inChannels: c, outChannels: f, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w } = info;
+  const n = info.batchSize;
+  const rows = phases(kh, s, info.padInfo.top, h);
+  const cols = phases(kw, s, info.padInfo.left, w);
+  let padT = 0, padB = 0, padL = 0, padR = 0;
+  for (const ph of rows) for (const t of ph.taps) { padT = Math.max(padT, -t.d); if (ph.count > 0) padB = Math.max(padB, ph.count - 1 + t.d - (ho - 1)); }
+  for (const ph of cols) for (const t of ph.taps) { padL = Math.max(padL, -t.d); if (ph.count > 0) padR = Math.max(padR, ph.count - 1 + t.d - (wo - 1)); }
+  const hp = ho + padT + padB;
+  const wp = wo + padL + padR;
+  const dx = alloc(backend, [n, h, w, c]);
+  if (rows.some((p) => p.taps.length === 0 && p.count > 0) || cols.some((p) => p.taps.length === 0 && p.count > 0)) f32(backend, dx).fill(0);
+  const padded = padT === 0 && padL === 0 && padB === 0 && padR === 0 ? dy : padNHWC(backend, dy, padT, padB, padL, padR);
+  const rt = runtimeFor(backend);
+  for (const pr of rows) {
+    for (const pc of cols) {
+      if (pr.count === 0 || pc.count === 0 || pr.taps.length === 0 || pc.taps.length === 0) continue;
+      const taps: [number, number][] = [];
+      const wt = alloc(backend, [pr.taps.length * pc.taps.length, f, c]);
+      const src = f32(backend, filter);
+      const dst = f32(backend, wt);
+      let t = 0;
+      for (const ta of pr.taps) {
+        for (const tb of pc.taps) {
+          taps.push([ta.d + padT, tb.d + padL]);
+          const so = (ta.k * kw + tb.k) * c * f;
+          const dO = t * f * c;
+          for (let ci = 0; ci < c; ci++) for (let fi = 0; fi < f; fi++) dst[dO + fi * c + ci] = src[so + ci * f + fi];
+          t++;
+        }
+      }
+      const spec = { c: f, f: c, sIn: 1, sOut: s };
+      const tab = tapTable(backend, rt, taps, wp, f);
+      const po = off(backend, padded);
+      const wo_ = off(backend, wt);
+      const xo = off(backend, dx);
+      const row = rt.simd.convRow(spec);
+      for (let b = 0; b < n; b++) {
+        for (let u = 0; u < pr.count; u++) {
+          row(po + ((b * hp + u) * wp) * f * 4, wo_, xo + ((b * h + s * u + pr.r) * w + pc.r) * c * 4, pc.count, tab, taps.length);
+        }
+      }
+      free(backend, wt);
+    }
+  }
+  if (padded !== dy) free(backend, padded);
+  return dx;
+}
+
+/** Conv2D: generated SIMD rows where they apply, else the stock (XNNPACK) kernel. */
+export function conv2D(args: {
+  inputs: Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown>;
+}): TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number] };
+  const dil = attrs.dilations ?? 1;
+  const dilOne = Array.isArray(dil) ? dil[0] === 1 && dil[1] === 1 : dil === 1;
+  if (convRoute === 'simd' && isNHWC(attrs) && dilOne) {
+    const info = convInfo(x.shape, filter.shape, attrs);
+    if (info.strideHeight === info.strideWidth && simdConvOk(info.inChannels, info.outChannels)) {
+      return conv2dSimd(backend, x, filter, info);
+    }
+  }
+  if (stockConv2D === null) throw new Error('Conv2D: no fallback kernel');
+  return single(stockConv2D(args));
+}
 
 /** Filter-gradient route: generated SIMD accumulation (default) or XNNPACK conv of transposes. */
 let filterRoute: 'simd' | 'xnnpack' = 'simd';
@@ -140,6 +294,9 @@ export function conv2DBackpropInput(args: {
   const pb = info.inHeight - hd - pt + kh - 1;
   const pr = info.inWidth - wd - pl + kw - 1;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fallback();
+  if (convRoute === 'simd' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
+    return backpropInputSimd(backend, dy, filter, info);
+  }
 
   const wf = flipTransposeFilter(backend, filter);
   const d = sh === 1 && sw === 1 ? dy : dilate(backend, dy, sh, sw);
@@ -264,7 +421,12 @@ function backpropFilterSimd(backend: WasmBackendLike, x: TensorInfo, dy: TensorI
   const ao = off(backend, acc);
   const lo = (p: number, k: number, s: number) => Math.max(0, Math.ceil((p - k) / s));
   const hi = (p: number, k: number, s: number, len: number, outLen: number) => Math.min(outLen, Math.floor((len - 1 + p - k) / s) + 1);
-  for (let b = 0; b < n; b++) {
+  // images per kernel call: as many as keep x and dy of the call in ~256 KB (L2), a power of two <= DW_GROUP
+  const perImage = (h * w * c + ho * wo * f) * 4;
+  let chunk = 1;
+  while (chunk * 2 <= DW_GROUP && chunk * 2 * perImage <= 256 * 1024) chunk *= 2;
+  for (let b = 0; b < n; b += chunk) {
+    const imgs = Math.min(chunk, n - b);
     for (let a = 0; a < kh; a++) {
       const i0 = lo(pt, a, sh);
       const i1 = hi(pt, a, sh, h, ho);
@@ -275,10 +437,11 @@ function backpropFilterSimd(backend: WasmBackendLike, x: TensorInfo, dy: TensorI
         if (j1 <= j0) continue;
         const xp = xo + ((b * h + sh * i0 + a - pt) * w + sw * j0 + e - pl) * c * 4;
         const dp = dyo + ((b * ho + i0) * wo + j0) * f * 4;
-        rt.simd.dwTap(c, f, xp, dp, ao + (a * kw + e) * c * f * 4, i1 - i0, j1 - j0, sw * c * 4, sh * w * c * 4, wo * f * 4);
+        rt.simd.dwTap(c, f, xp, dp, ao + (a * kw + e) * c * f * 4, i1 - i0, j1 - j0, sw * c * 4, sh * w * c * 4, wo * f * 4,
+          imgs, h * w * c * 4, ho * wo * f * 4);
       }
     }
-    if ((b + 1) % DW_GROUP === 0 || b === n - 1) {
+    if ((b + imgs) % DW_GROUP === 0 || b + imgs >= n) {
       const av = f32(backend, acc);
       for (let k = 0; k < size; k++) total[k] += av[k];
       av.fill(0);
@@ -337,9 +500,20 @@ export function conv2DBackpropFilter(args: {
   return out;
 }
 
-/** Registers both kernels on 'wasm' (idempotent); returns their names. */
+/** Registers the kernels on 'wasm' (idempotent); returns their names. */
 export function registerConvKernels(): string[] {
   const names: string[] = [];
+  const fwd = tf.getKernel('Conv2D', 'wasm');
+  if (fwd != null && fwd.kernelFunc !== (conv2D as unknown)) {
+    stockConv2D = fwd.kernelFunc as unknown as KernelFn;
+    tf.unregisterKernel('Conv2D', 'wasm');
+  }
+  if (tf.getKernel('Conv2D', 'wasm') == null) {
+    tf.registerKernel({
+      kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D as unknown as tf.KernelFunc, setupFunc: fwd?.setupFunc,
+    });
+  }
+  names.push('Conv2D');
   const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (stock != null && stock.kernelFunc !== (conv2DBackpropInput as unknown)) {
     stockBackpropInput = stock.kernelFunc as unknown as KernelFn;
@@ -348,7 +522,7 @@ export function registerConvKernels(): string[] {
   if (tf.getKernel('Conv2DBackpropInput', 'wasm') == null) {
     tf.registerKernel({
       kernelName: 'Conv2DBackpropInput', backendName: 'wasm',
-      kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+      kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc, setupFunc: stock?.setupFunc,
     });
   }
   names.push('Conv2DBackpropInput');

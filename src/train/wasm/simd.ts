@@ -257,16 +257,25 @@ function genRowCopy(): FnBuilder {
 }
 
 /**
- * dwTap(x, dy, acc, rows, cols, xStride, xRowStride, dyRowStride): for one filter tap,
- * acc[c, f] += sum over rows r < rows, columns j < cols of x[r*xRowStride + j*xStride + c] * dy[r*dyRowStride + j*F*4 + f]
+ * dwTap(x, dy, acc, rows, cols, xStride, xRowStride, dyRowStride, imgs, xImgStride, dyImgStride):
+ * for one filter tap, acc[c, f] += sum over images m < imgs, rows r < rows, columns j < cols of
+ * x[m*xImgStride + r*xRowStride + j*xStride + c] * dy[m*dyImgStride + r*dyRowStride + j*F*4 + f]
  * (byte strides; acc is [C, F] floats). Register tiles of ct channels x 4*fv filters.
  */
 function genDwTap(c: number, fch: number): FnBuilder {
   const ct = c % 2 === 0 ? 2 : 1;
   const fvAll = fch / 4;
   const fv = fvAll % 4 === 0 ? 4 : fvAll % 2 === 0 ? 2 : 1;
-  const f = new FnBuilder('k', [I32, I32, I32, I32, I32, I32, I32, I32]);
-  const [x, dy, acc, rows, cols, xs, xrs, dyrs] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const f = new FnBuilder('k', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [x, dy, acc, rows, cols, xs, xrs, dyrs, imgs, xis, dyis] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const ci = f.local(I32);
+  const fi = f.local(I32);
+  const pa = f.local(I32);
+  const xc = f.local(I32);
+  const dc = f.local(I32);
+  const m = f.local(I32);
+  const xi = f.local(I32);
+  const di = f.local(I32);
   const r = f.local(I32);
   const j = f.local(I32);
   const px = f.local(I32);
@@ -276,40 +285,131 @@ function genDwTap(c: number, fch: number): FnBuilder {
   const d: number[] = [];
   for (let i = 0; i < fv; i++) d.push(f.local(V128));
   const sx = f.local(V128);
-  for (let c0 = 0; c0 < c; c0 += ct) {
-    for (let f0 = 0; f0 < fch; f0 += 4 * fv) {
+  // runtime loops over channel tiles (ci) and filter tiles (fi): small code, V8 compiles it well
+  f.forRange(ci, { c: 0 }, { c: c / ct }, 1, () => {
+    f.forRange(fi, { c: 0 }, { c: fch / (4 * fv) }, 1, () => {
+      // pa = acc + (ci*ct*F + fi*4fv)*4; xc = x + ci*ct*4; dc = dy + fi*4fv*4
+      f.get(acc).get(ci).i32(ct * fch * 4).i32Mul().i32Add().get(fi).i32(16 * fv).i32Mul().i32Add().set(pa);
+      f.get(x).get(ci).i32(ct * 4).i32Mul().i32Add().set(xc);
+      f.get(dy).get(fi).i32(16 * fv).i32Mul().i32Add().set(dc);
       for (let cc = 0; cc < ct; cc++) {
-        for (let v = 0; v < fv; v++) f.get(acc).v128Load(((c0 + cc) * fch + f0 + 4 * v) * 4).set(a[cc * fv + v]);
+        for (let v = 0; v < fv; v++) f.get(pa).v128Load((cc * fch + 4 * v) * 4).set(a[cc * fv + v]);
       }
-      f.forRange(r, { c: 0 }, rows, 1, () => {
-        f.get(x).get(r).get(xrs).i32Mul().i32Add().i32(c0 * 4).i32Add().set(px);
-        f.get(dy).get(r).get(dyrs).i32Mul().i32Add().i32(f0 * 4).i32Add().set(pd);
-        f.forRange(j, { c: 0 }, cols, 1, () => {
-          for (let v = 0; v < fv; v++) f.get(pd).v128Load(16 * v).set(d[v]);
-          for (let cc = 0; cc < ct; cc++) {
-            f.get(px).v128Load32Splat(4 * cc).set(sx);
-            for (let v = 0; v < fv; v++) {
-              f.get(sx).get(d[v]).f32x4Mul().get(a[cc * fv + v]).f32x4Add().set(a[cc * fv + v]);
+      f.get(xc).set(xi).get(dc).set(di);
+      f.forRange(m, { c: 0 }, imgs, 1, () => {
+        f.forRange(r, { c: 0 }, rows, 1, () => {
+          f.get(xi).get(r).get(xrs).i32Mul().i32Add().set(px);
+          f.get(di).get(r).get(dyrs).i32Mul().i32Add().set(pd);
+          f.forRange(j, { c: 0 }, cols, 1, () => {
+            for (let v = 0; v < fv; v++) f.get(pd).v128Load(16 * v).set(d[v]);
+            for (let cc = 0; cc < ct; cc++) {
+              f.get(px).v128Load32Splat(4 * cc).set(sx);
+              for (let v = 0; v < fv; v++) {
+                f.get(sx).get(d[v]).f32x4Mul().get(a[cc * fv + v]).f32x4Add().set(a[cc * fv + v]);
+              }
             }
-          }
-          f.get(px).get(xs).i32Add().set(px);
-          f.get(pd).i32(fch * 4).i32Add().set(pd);
+            f.get(px).get(xs).i32Add().set(px);
+            f.get(pd).i32(fch * 4).i32Add().set(pd);
+          });
         });
+        f.get(xi).get(xis).i32Add().set(xi);
+        f.get(di).get(dyis).i32Add().set(di);
       });
       for (let cc = 0; cc < ct; cc++) {
-        for (let v = 0; v < fv; v++) {
-          f.get(acc).get(a[cc * fv + v]).v128Store(((c0 + cc) * fch + f0 + 4 * v) * 4);
-        }
+        for (let v = 0; v < fv; v++) f.get(pa).get(a[cc * fv + v]).v128Store((cc * fch + 4 * v) * 4);
       }
+    });
+  });
+  return f;
+}
+
+/** Shape parameters of one generated convolution row kernel (see genConvRow). */
+export interface ConvRowSpec {
+  /** Reduction channels (input channels of the convolution run). */
+  c: number;
+  /** Output channels, a multiple of 4. */
+  f: number;
+  /** Input pixels advanced per output pixel. */
+  sIn: number;
+  /** Output pixels advanced per output pixel (2 writes every other pixel: polyphase). */
+  sOut: number;
+}
+
+/** Channels unrolled per iteration of the innermost (channel) loop. */
+let convUnroll = 1;
+export function setConvUnroll(u: number): void { convUnroll = u; }
+
+/**
+ * convRow(in, w, out, cols, taps, nTaps): one output row of a convolution over a zero-padded
+ * NHWC input, taps given as a table of nTaps i32 byte offsets into the input (row*wp + col)*C*4:
+ *   out[j*sOut, f] = sum_t sum_c in[taps[t] + (j*sIn*C + c)*4] * w[(t*C + c)*F + f]
+ * for j < cols. Register tile: 2 output pixels x 16 (or 8, 4) filters; runtime loops over taps
+ * and channels (small loop bodies compile much better in V8 than fully unrolled code).
+ */
+function genConvRow(spec: ConvRowSpec): FnBuilder {
+  const { c, f: fch, sIn, sOut } = spec;
+  const fv = fch % 16 === 0 ? 4 : fch % 8 === 0 ? 2 : 1;
+  const cu = c % convUnroll === 0 ? convUnroll : 1;
+  const f = new FnBuilder('k', [I32, I32, I32, I32, I32, I32]);
+  const [inp, w, out, cols, tapTab, nTaps] = [0, 1, 2, 3, 4, 5];
+  const j = f.local(I32);
+  const t = f.local(I32);
+  const k = f.local(I32);
+  const px = f.local(I32);
+  const pxk = f.local(I32);
+  const pw = f.local(I32);
+  const po = f.local(I32);
+  const pairs = f.local(I32);
+  const acc: number[] = [];
+  for (let i = 0; i < 2 * fv; i++) acc.push(f.local(V128));
+  const wv: number[] = [];
+  for (let i = 0; i < fv; i++) wv.push(f.local(V128));
+  const sx = f.local(V128);
+  const pixIn = sIn * c * 4;
+  const pixOut = sOut * fch * 4;
+  const tile = (np: number, f0: number) => {
+    for (let i = 0; i < np * fv; i++) f.v128Zero().set(acc[i]);
+    f.get(w).i32(f0 * 4).i32Add().set(pw);
+    f.forRange(t, { c: 0 }, nTaps, 1, () => {
+      // pxk = px + taps[t]
+      f.get(px).get(tapTab).get(t).i32(2).i32Shl().i32Add().i32Load().i32Add().set(pxk);
+      f.forRange(k, { c: 0 }, { c: c / cu }, 1, () => {
+        for (let cc = 0; cc < cu; cc++) {
+          for (let v = 0; v < fv; v++) f.get(pw).v128Load((cc * fch + 4 * v) * 4).set(wv[v]);
+          for (let p = 0; p < np; p++) {
+            f.get(pxk).v128Load32Splat(cc * 4 + p * pixIn).set(sx);
+            for (let v = 0; v < fv; v++) f.get(sx).get(wv[v]).f32x4Mul().get(acc[p * fv + v]).f32x4Add().set(acc[p * fv + v]);
+          }
+        }
+        f.get(pxk).i32(cu * 4).i32Add().set(pxk);
+        f.get(pw).i32(cu * fch * 4).i32Add().set(pw);
+      });
+    });
+    for (let p = 0; p < np; p++) {
+      for (let v = 0; v < fv; v++) f.get(po).get(acc[p * fv + v]).v128Store(p * pixOut + (f0 + 4 * v) * 4);
     }
+  };
+  for (let f0 = 0; f0 < fch; f0 += 4 * fv) {
+    f.get(inp).set(px).get(out).set(po);
+    f.get(cols).i32(1).i32ShrU().set(pairs);
+    f.forRange(j, { c: 0 }, pairs, 1, () => {
+      tile(2, f0);
+      f.get(px).i32(2 * pixIn).i32Add().set(px);
+      f.get(po).i32(2 * pixOut).i32Add().set(po);
+    });
+    f.get(cols).i32(1).i32And().if_();
+    tile(1, f0);
+    f.end();
   }
   return f;
 }
 
 export interface SimdKernels {
+  /** The row kernel for a spec (see genConvRow), compiled once per spec: fn(input, w, out, cols, taps, nTaps). */
+  convRow(spec: ConvRowSpec): (input: number, w: number, out: number, cols: number, taps: number, nTaps: number) => void;
   /** Filter-gradient accumulation of one tap (see genDwTap); F must be a multiple of 4. */
   dwTap(c: number, f: number, x: number, dy: number, acc: number, rows: number, cols: number,
-    xStride: number, xRowStride: number, dyRowStride: number): void;
+    xStride: number, xRowStride: number, dyRowStride: number, imgs: number, xImgStride: number, dyImgStride: number): void;
   /** out(f64)[0..C) += sum (a - shA); [C..2C) += sum (a - shA)*(b - shB); shifts = [shA | shB] (f32). */
   sums(c: number, a: number, b: number, rows: number, out: number, shifts: number): void;
   affine(c: number, relu: boolean, x: number, y: number, rows: number, params: number): void;
@@ -339,8 +439,17 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
     return e;
   };
   return {
-    dwTap: (c, fch, x, dy, acc, rows, cols, xs, xrs, dyrs) => {
-      forC(c, `dw${fch}`).k(x, dy, acc, rows, cols, xs, xrs, dyrs);
+    convRow: (spec) => {
+      const key = `conv:${spec.c}:${spec.f}:${spec.sIn}:${spec.sOut}:${convUnroll}`;
+      let e = perC.get(key);
+      if (e === undefined) {
+        e = instantiate([genConvRow(spec)], memory);
+        perC.set(key, e);
+      }
+      return e.k as (input: number, w: number, out: number, cols: number, taps: number, nTaps: number) => void;
+    },
+    dwTap: (c, fch, x, dy, acc, rows, cols, xs, xrs, dyrs, imgs, xis, dyis) => {
+      forC(c, `dw${fch}`).k(x, dy, acc, rows, cols, xs, xrs, dyrs, imgs, xis, dyis);
     },
     sums: (c, a, b, rows, out, shifts) => { forC(c, 'sums').k(a, b, rows, out, shifts); },
     affine: (c, relu, x, y, rows, params) => { forC(c, relu ? 'affineRelu' : 'affine').k(x, y, rows, params); },
