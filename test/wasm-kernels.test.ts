@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../src/train/wasm';
-import { setFilterGradRoute } from '../src/train/wasm/conv';
+import { setConvRoute, setFilterGradRoute } from '../src/train/wasm/conv';
 import { BN_TRAIN, RELU, SHORTCUT_A } from '../src/train/wasm/fused';
 
 const TOL = 1e-4;
@@ -47,7 +47,7 @@ const BATCHES = [2, 4];
 interface ConvCase {
   name: string; x: Float32Array; w: Float32Array; dy: Float32Array;
   xShape: [number, number, number, number]; wShape: [number, number, number, number]; dyShape: [number, number, number, number];
-  stride: 1 | 2; pad: 'same' | number; dx: Float32Array; dw: Float32Array;
+  stride: 1 | 2; pad: 'same' | number; y: Float32Array; dx: Float32Array; dw: Float32Array;
 }
 
 interface BnCase {
@@ -86,14 +86,15 @@ before(async () => {
       const xv = rand(size(xShape), seed++);
       const wv = rand(size(wShape), seed++);
       const dyv = rand(size(dyShape), seed++);
-      const [dx, dw] = tf.tidy(() => {
+      const [y, dx, dw] = tf.tidy(() => {
         const x = tf.tensor4d(xv, xShape);
         const w = tf.tensor4d(wv, wShape);
         const dy = tf.tensor4d(dyv, dyShape);
+        const out = tf.conv2d(x, w, stride, pad).dataSync() as Float32Array;
         const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy)));
-        return g([x, w]).map((t) => t.dataSync() as Float32Array);
+        return [out, ...g([x, w]).map((t) => t.dataSync() as Float32Array)];
       });
-      convCases.push({ name: `N${n} ${h}x${h}x${cin}->${cout} k${k} s${stride} pad ${pad}`, x: xv, w: wv, dy: dyv, xShape, wShape, dyShape, stride, pad, dx, dw });
+      convCases.push({ name: `N${n} ${h}x${h}x${cin}->${cout} k${k} s${stride} pad ${pad}`, x: xv, w: wv, dy: dyv, xShape, wShape, dyShape, stride, pad, y, dx, dw });
     }
   }
   for (const [c, h] of [[16, 8], [32, 4], [64, 4], [6, 3]]) {
@@ -144,7 +145,7 @@ before(async () => {
 describe('registerWasmKernels', () => {
   it('registers the gradient and fused kernels, idempotently', () => {
     const names = registerWasmKernels();
-    for (const k of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', BN_TRAIN, RELU, SHORTCUT_A, 'Identity']) {
+    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', BN_TRAIN, RELU, SHORTCUT_A, 'Identity']) {
       assert.ok(names.includes(k), k);
       assert.ok(tf.getKernel(k, 'wasm') != null, k);
     }
@@ -152,14 +153,77 @@ describe('registerWasmKernels', () => {
   });
 });
 
-describe('convolution gradients vs the cpu backend', () => {
-  it('Conv2DBackpropInput (every ResNet-20 shape, strides 1 and 2, 3x3 and 1x1)', () => {
+describe('convolutions vs the cpu backend', () => {
+  for (const route of ['simd', 'xnnpack'] as const) {
+    it(`Conv2D, ${route} route (every ResNet-20 shape, strides 1 and 2, 3x3 and 1x1)`, () => {
+      registerWasmKernels();
+      setConvRoute(route);
+      try {
+        for (const c of convCases) {
+          const y = tf.tidy(() => tf.conv2d(tf.tensor4d(c.x, c.xShape), tf.tensor4d(c.w, c.wShape), c.stride, c.pad).dataSync());
+          const e = relErr(y, c.y);
+          assert.ok(e < TOL, `${c.name}: y relative error ${e}`);
+        }
+      } finally {
+        setConvRoute('simd');
+      }
+    });
+
+    it(`Conv2DBackpropInput, ${route} route`, () => {
+      registerWasmKernels();
+      setConvRoute(route);
+      try {
+        for (const c of convCases) {
+          const dx = tf.tidy(() => tf.conv2dTranspose(tf.tensor4d(c.dy, c.dyShape), tf.tensor4d(c.w, c.wShape), c.xShape, c.stride, c.pad).dataSync());
+          const e = relErr(dx, c.dx);
+          assert.ok(e < TOL, `${c.name}: dx relative error ${e}`);
+        }
+      } finally {
+        setConvRoute('simd');
+      }
+    });
+  }
+
+  it('odd sizes and channel counts (generic paths)', async () => {
     registerWasmKernels();
-    for (const c of convCases) {
-      const dx = tf.tidy(() => tf.conv2dTranspose(tf.tensor4d(c.dy, c.dyShape), tf.tensor4d(c.w, c.wShape), c.xShape, c.stride, c.pad).dataSync());
-      const e = relErr(dx, c.dx);
-      assert.ok(e < TOL, `${c.name}: dx relative error ${e}`);
+    // [N, H, W, Cin, Cout, k, stride, pad]
+    const odd: [number, number, number, number, number, number, 1 | 2, 'same' | 'valid' | number][] = [
+      [3, 7, 9, 8, 12, 3, 2, 1], [2, 5, 5, 6, 4, 3, 1, 'same'], [2, 9, 7, 4, 8, 3, 2, 'valid'], [1, 6, 6, 5, 3, 1, 2, 0],
+    ];
+    const refs: Float32Array[][] = [];
+    const inputs: Float32Array[][] = [];
+    assert.ok(await tf.setBackend('cpu'));
+    try {
+      odd.forEach(([n, h, w, ci, co, k, s, p], i) => {
+        const xv = rand(n * h * w * ci, 900 + i);
+        const wv = rand(k * k * ci * co, 950 + i);
+        inputs.push([xv, wv]);
+        refs.push(tf.tidy(() => {
+          const x = tf.tensor4d(xv, [n, h, w, ci]);
+          const f = tf.tensor4d(wv, [k, k, ci, co]);
+          const y = tf.conv2d(x, f, s, p);
+          const r = tf.onesLike(y).mul(tf.range(0, y.size).reshape(y.shape).mod(7).sub(3));
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p), r)))([x, f]);
+          return [y, ...g].map((t) => t.dataSync() as Float32Array);
+        }));
+      });
+    } finally {
+      assert.ok(await tf.setBackend('wasm'));
     }
+    odd.forEach(([n, h, w, ci, co, k, s, p], i) => {
+      const got = tf.tidy(() => {
+        const x = tf.tensor4d(inputs[i][0], [n, h, w, ci]);
+        const f = tf.tensor4d(inputs[i][1], [k, k, ci, co]);
+        const y = tf.conv2d(x, f, s, p);
+        const r = tf.onesLike(y).mul(tf.range(0, y.size).reshape(y.shape).mod(7).sub(3));
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p), r)))([x, f]);
+        return [y, ...g].map((t) => t.dataSync() as Float32Array);
+      });
+      ['y', 'dx', 'dw'].forEach((nm, k2) => {
+        const e = relErr(got[k2], refs[i][k2]);
+        assert.ok(e < TOL, `case ${i} ${nm}: relative error ${e}`);
+      });
+    });
   });
 
   for (const route of ['simd', 'xnnpack'] as const) {
