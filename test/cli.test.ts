@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { openResultsStore } from '../src/runs/store';
+import { ROOT, tmpDir } from './helpers';
+
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300000 });
+
+test('wrong flags, unknown protocols and backends: one-line error, non-zero exit, nothing written', () => {
+  const dir = tmpDir();
+  const results = path.join(dir, 'r.sqlite');
+  const cases: [string[], RegExp][] = [
+    [['experiment', '--protocol', 'nope', '--results', results], /^error: unknown protocol "nope"; expected one of race-to-85, full-182, quick/],
+    [['experiment', '--protocol', 'quick', '--backend', 'gpu9', '--results', results], /^error: unknown backend "gpu9"; expected one of/],
+    [['experiment', '--protocol', 'quick', '--frobnicate', '--results', results], /^error: Unknown option '--frobnicate'/],
+    [['experiment', '--protocol', 'quick', '--seeds', '0', '--results', results], /^error: --seeds must be an integer >= 1, got "0"/],
+    [['experiment', '--protocol', 'quick', '--target', '1.5', '--results', results], /^error: --target must be a number in \(0, 1\], got "1.5"/],
+    [['experiment', '--protocol', 'quick', '--arms', 'step,linear', '--results', results], /^error: unknown arm "linear" for protocol quick; expected step, cosine/],
+    [['experiment', '--results', results], /^error: experiment needs --protocol/],
+    [['launch'], /^error: unknown command "launch"/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, pattern, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n')[0].startsWith('error: '), true);
+    assert.equal(fs.existsSync(results), false, `nothing written for ${args.join(' ')}`);
+  }
+  assert.match(run(['--help']).stdout, /usage: node dist\/cli\.js <command>/);
+});
+
+test('a protocol trains in 2 worker processes into one store, then resumes by skipping finished runs', () => {
+  const dir = tmpDir();
+  const results = path.join(dir, 'r.sqlite');
+  const args = ['experiment', '--protocol', 'quick', '--seeds', '1', '--max-epochs', '1', '--fraction', '0.02', '--batch-size', '32', '--workers', '2', '--results', results];
+  const first = run(args);
+  assert.equal(first.status, 0, first.stderr + first.stdout);
+  assert.match(first.stdout, /training in 2 worker processes/);
+  assert.match(first.stdout, /\[quick step seed 0\] epoch 1\/1 /);
+  assert.match(first.stdout, /\[quick cosine seed 0\] epoch 1\/1 /);
+  const store = openResultsStore(results, { readonly: true });
+  const runs = store.listRuns();
+  assert.equal(runs.length, 2);
+  for (const r of runs) {
+    assert.ok(['completed', 'censored'].includes(r.status), r.status);
+    assert.equal(r.epochsCompleted, 1);
+    assert.equal(r.backend, 'wasm');
+    assert.equal((r.config as { seed: number }).seed, 0);
+  }
+  assert.equal(store.listEpochs().length, 2);
+  store.close();
+  const second = run(args);
+  assert.equal(second.status, 0);
+  assert.match(second.stdout, /2 already finished, 0 to train/);
+  const analyze = run(['analyze', '--results', results]);
+  assert.equal(analyze.status, 0, analyze.stderr);
+  assert.match(analyze.stdout, /quick\s+cosine\s+1\s/);
+  assert.match(analyze.stdout, /Welch t-tests/);
+});
