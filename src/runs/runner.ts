@@ -120,7 +120,18 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     log(formatEpoch(record, config));
     options.onEpoch?.(record, config);
   };
+  const quarters = new Map<string, number>();
   const bar = (id: string, c: RunConfig, p: { epoch: number; iterationInEpoch: number; iterationsPerEpoch: number; loss: number }) => {
+    if (!progressBar) {
+      // without a TTY (logs, notebooks): one line per quarter of an epoch, so long epochs show progress
+      const q = Math.floor((4 * p.iterationInEpoch) / p.iterationsPerEpoch);
+      const key = `${id}#${p.epoch}`;
+      if (q > 0 && q < 4 && (quarters.get(key) ?? 0) < q) {
+        quarters.set(key, q);
+        log(`[${c.protocol} ${c.arm} seed ${c.seed}] epoch ${p.epoch}: ${p.iterationInEpoch}/${p.iterationsPerEpoch} iterations, train loss ${p.loss.toFixed(3)}`);
+      }
+      return;
+    }
     const width = 20;
     const filled = Math.round((width * p.iterationInEpoch) / p.iterationsPerEpoch);
     progress.set(id, `${c.arm} s${c.seed} e${p.epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.iterationInEpoch}/${p.iterationsPerEpoch} loss ${p.loss.toFixed(3)}`);
