@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from './train/engine';
 import { DEFAULT_RESULTS_PATH, defaultWorkers, runProtocol } from './runs/runner';
 import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
+import { loadProtocolFile } from './runs/protocol-file';
 import { loadResults } from './analysis/results';
 import { analysisText } from './analysis/analyze';
 import { exportCsv } from './runs/csv';
@@ -27,7 +28,8 @@ commands:
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
       [--backend ${BACKEND_CHOICES.join('|')}] [--workers N] [--data DIR] [--results FILE]
-  analyze [--protocol NAME] [--results FILE] [--allow-mixed-configs]
+  experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
+  analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE] [--allow-mixed-configs]
   export-csv [--results FILE] [--out DIR]
   export-charts [--protocol NAME] [--results FILE] [--out DIR] [--formats png,svg,html] [--scale N]
   report [--results FILE] [--out FILE]
@@ -38,7 +40,7 @@ commands:
 class UsageError extends Error {}
 
 const OPTIONS = {
-  protocol: { type: 'string' }, seeds: { type: 'string' }, 'max-epochs': { type: 'string' }, target: { type: 'string' },
+  protocol: { type: 'string' }, 'protocol-file': { type: 'string' }, seeds: { type: 'string' }, 'max-epochs': { type: 'string' }, target: { type: 'string' },
   fraction: { type: 'string' }, arms: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' },
   workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
   formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -79,10 +81,11 @@ function backendFrom(v: Values): BackendChoice {
 }
 
 async function experiment(v: Values, protocolName: string): Promise<void> {
-  if (v.protocol !== undefined || protocolName) getProtocol(protocolName); // unknown protocol -> error before anything
+  // unknown protocol or bad protocol file -> error before anything
+  const protocol = v['protocol-file'] ? loadProtocolFile(v['protocol-file']) : getProtocol(protocolName);
   const started = Date.now();
   const result = await runProtocol({
-    protocol: protocolName, overrides: overridesFrom(v), results: v.results, data: v.data, backend: backendFrom(v),
+    protocol, overrides: overridesFrom(v), results: v.results, data: v.data, backend: backendFrom(v),
     workers: int(v.workers, 'workers', 0) ?? defaultWorkers(),
   });
   console.log(`protocol ${result.protocol}: trained ${result.trained}, skipped ${result.skipped} finished, failed ${result.failed} in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${result.resultsPath}`);
@@ -91,7 +94,8 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
 
 function analyze(v: Values, protocol?: string): void {
   const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
-  if (protocol) getProtocol(protocol);
+  if (v['protocol-file']) protocol = loadProtocolFile(v['protocol-file']).name;
+  else if (protocol) getProtocol(protocol);
   const { runs, notes } = loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   notes.forEach((n) => console.log(`note: ${n}`));
   console.log(`results: ${file}`);
@@ -122,6 +126,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'experiment':
+      if (v.protocol && v['protocol-file']) throw new UsageError('give --protocol or --protocol-file, not both');
+      if (v['protocol-file']) return experiment(v, '');
       if (!v.protocol) throw new UsageError(`experiment needs --protocol (${Object.keys(PROTOCOLS).join(', ')})`);
       return experiment(v, v.protocol);
     case 'analyze':

@@ -190,6 +190,10 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
     @testLoss, @testAccuracy, @trainSeconds, @totalSeconds)`);
   const now = () => new Date().toISOString();
 
+  // Test-only fault hook (test/reliability-kill.test.ts): WS_FAULT=kill-in-epoch-write:N SIGKILLs this
+  // process inside the transaction writing epoch N, after its rows are written and before the commit.
+  const killAtEpoch = /^kill-in-epoch-write:(\d+)$/.exec(process.env.WS_FAULT ?? '')?.[1];
+
   const recordEpoch = db.transaction((record: EpochRecord, summary: Partial<RunRecord>) => {
     insertEpoch.run(record);
     const sets: string[] = [];
@@ -201,6 +205,7 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
       values[k] = v;
     }
     if (sets.length) db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = @runId`).run(values);
+    if (killAtEpoch !== undefined && record.epoch === Number(killAtEpoch)) process.kill(process.pid, 'SIGKILL');
   });
 
   const startRun = db.transaction((s: RunStart) => {
