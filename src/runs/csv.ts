@@ -8,13 +8,27 @@ function csvCell(v: unknown): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Writes rows as CSV atomically (temp file + rename). */
+/**
+ * Writes rows as CSV atomically: temp file in the same folder, fsynced, renamed over `file`; a killed
+ * process never leaves a partial file under the final name, and a failed write removes its temp file.
+ */
 export function writeCsvAtomic(file: string, rows: Record<string, unknown>[]): void {
   const cols = rows.length ? Object.keys(rows[0]) : [];
   const text = [cols.join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /**
