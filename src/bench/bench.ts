@@ -144,9 +144,14 @@ function makeTrainer(kind: BenchOptions['trainer']): Trainer {
       if (kind === 'workspace') throw e;
     }
     if (mod && mod.createTrainState && mod.trainStep) {
-      const state = mod.createTrainState({ depth: 20, seed: 1, momentum: 0.9, weightDecay: 1e-4 });
-      const step = mod.trainStep;
-      return { name: 'workspace (src/train/step.ts)', step: (x, y, lr) => step(state, x, y, lr), dispose: () => state.dispose() };
+      try {
+        const state = mod.createTrainState({ depth: 20, seed: 1, momentum: 0.9, weightDecay: 1e-4 });
+        const step = mod.trainStep;
+        return { name: 'workspace (src/train/step.ts)', step: (x, y, lr) => step(state, x, y, lr), dispose: () => state.dispose() };
+      } catch (e) {
+        if (kind === 'workspace') throw e;
+        console.error(`bench: workspace trainer unusable (${(e as Error).message}); using the minimal step`);
+      }
     }
     if (kind === 'workspace') throw new Error('src/train/step.ts has no createTrainState/trainStep');
   }
