@@ -124,6 +124,8 @@ export class FnBuilder {
   f32x4Max(): this { return this.simd(0xe9); }
   f32x4PMax(): this { return this.simd(0xeb); }
   f64x2Add(): this { return this.simd(0xf0); }
+  /** relaxed-simd f32x4.relaxed_madd: a * b + c (fused where the CPU has FMA). */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
   f64x2PromoteLowF32x4(): this { return this.simd(0x5f); }
 
   /**
@@ -202,6 +204,17 @@ export function buildModule(fns: FnBuilder[]): Uint8Array {
   for (const f of fns) code.push(...f.bytes());
   section(10, code, out);
   return new Uint8Array(out);
+}
+
+/** True when this engine validates relaxed-SIMD f32x4.relaxed_madd. */
+export function hasRelaxedSimd(): boolean {
+  const f = new FnBuilder('m', [V128, V128, V128], [V128]);
+  f.get(0).get(1).get(2).f32x4RelaxedMadd();
+  try {
+    return WebAssembly.validate(buildModule([f]));
+  } catch {
+    return false;
+  }
 }
 
 /** Compiles and instantiates a generated module against the given memory. */
