@@ -23,8 +23,7 @@ const send = (m: unknown) => new Promise<void>((resolve) => {
 
 process.on('message', (m: RunMessage | { type: 'exit' }) => {
   if (m.type === 'exit') {
-    process.disconnect?.();
-    return;
+    process.exit(0);
   }
   const id = runId(m.config);
   executeRun(m.config, {
@@ -36,5 +35,9 @@ process.on('message', (m: RunMessage | { type: 'exit' }) => {
     (e: Error) => send({ type: 'error', runId: id, message: e.message }),
   );
 });
+
+// the parent is gone (killed, or closed the channel): stop rather than train on unobserved; the run
+// stays 'running' in the store and restarts from epoch 1 when the protocol is run again
+process.on('disconnect', () => process.exit(0));
 
 void send({ type: 'ready', pid: process.pid });
