@@ -149,12 +149,15 @@ def main():
     for i in range(args.warmup):
         step(i)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     loss = float("nan")
     for i in range(args.warmup, total):
         loss = step(i)
     dt = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     print(json.dumps({
         "imagesPerSecond": args.batch * args.steps / dt,
+        "imagesPerCpuSecond": args.batch * args.steps / cpu,
         "threads": args.threads,
         "steps": args.steps,
         "batch": args.batch,

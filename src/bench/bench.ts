@@ -40,6 +40,8 @@ export interface BenchOptions {
 /** What one training run (one process) reports. */
 export interface RunReport {
   imagesPerSecond: number;
+  /** Images per second of CPU time of the process (user + system): robust when the machine is shared. */
+  imagesPerCpuSecond: number;
   stepMs: number;
   /** Share of the timed steps spent building batches (decode to float, augment, batch). */
   dataShare: number;
@@ -211,6 +213,7 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
   const numTensors: { step: number; tensors: number }[] = [{ step: 0, tensors: tf.memory().numTensors }];
   let dataMs = 0;
   let lastLoss = NaN;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (let s = 1; s <= o.steps; s++) {
     const d0 = performance.now();
@@ -222,10 +225,12 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
     if (s % o.memEvery === 0 || s === o.steps) numTensors.push({ step: s, tensors: tf.memory().numTensors });
   }
   const total = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   trainer.dispose();
   const counts = numTensors.map((m) => m.tensors);
   return {
     imagesPerSecond: (o.steps * o.batch) / (total / 1000),
+    imagesPerCpuSecond: (o.steps * o.batch) / ((cpu.user + cpu.system) / 1e6),
     stepMs: total / o.steps,
     dataShare: dataMs / total,
     dataMsPerStep: dataMs / o.steps,
@@ -286,7 +291,7 @@ function runWorkers(count: number, argv: string[]): Promise<RunReport[]> {
   });
 }
 
-interface Reference { threads: number; imagesPerSecond: number | null; note?: string }
+interface Reference { threads: number; imagesPerSecond: number | null; imagesPerCpuSecond?: number; note?: string }
 
 function pytorchReference(o: BenchOptions, threads: number, dataFile: string): Reference {
   const script = path.join(PROJECT_ROOT, 'scripts', 'pytorch_reference.py');
@@ -296,8 +301,8 @@ function pytorchReference(o: BenchOptions, threads: number, dataFile: string): R
     return { threads, imagesPerSecond: null, note: `PyTorch reference failed: ${r.error?.message ?? r.stderr.trim().split('\n').slice(-1)[0]}` };
   }
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  const parsed = line ? JSON.parse(line) as { imagesPerSecond: number } : null;
-  return { threads, imagesPerSecond: parsed ? parsed.imagesPerSecond : null };
+  const parsed = line ? JSON.parse(line) as { imagesPerSecond: number; imagesPerCpuSecond?: number } : null;
+  return { threads, imagesPerSecond: parsed ? parsed.imagesPerSecond : null, imagesPerCpuSecond: parsed?.imagesPerCpuSecond };
 }
 
 function torchAvailable(python: string): string | null {
@@ -321,10 +326,12 @@ async function main(): Promise<void> {
     return;
   }
   const childArgv = argv.filter((a) => a !== '--worker');
-  console.log(`bench: ResNet-20, batch ${o.batch}, ${o.warmup} warm-up + ${o.steps} timed steps per run, backend ${o.backend}`);
+  console.log(`bench: ResNet-20, batch ${o.batch}, ${o.warmup} warm-up + ${o.steps} timed steps per run, backend ${o.backend}; `
+    + `${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(2)} (other processes slow every figure down; `
+    + 'images per CPU-second is the contention-robust one)');
 
   const [single] = await runWorkers(1, childArgv);
-  console.log(`one run (one process): ${fmt(single.imagesPerSecond)} images/s, ${fmt(single.stepMs, 0)} ms/step, `
+  console.log(`one run (one process): ${fmt(single.imagesPerSecond)} images/s (${fmt(single.imagesPerCpuSecond)} per CPU-second), ${fmt(single.stepMs, 0)} ms/step, `
     + `backend ${single.backend}, trainer ${single.trainer}`);
   console.log(`  data pipeline (decode to float, augment, batch): ${fmt(single.dataMsPerStep, 2)} ms/step = `
     + `${fmt(100 * single.dataShare, 2)}% of a step (file read + parse once: ${fmt(single.loadMs, 0)} ms)`);
@@ -350,7 +357,8 @@ async function main(): Promise<void> {
       for (const threads of [1, 2]) {
         const r = pytorchReference(o, threads, single.dataFile);
         refs.push(r);
-        console.log(`PyTorch CPU reference, ${threads} thread(s): ${fmt(r.imagesPerSecond)} images/s${r.note ? ` (${r.note})` : ''}`);
+        console.log(`PyTorch CPU reference, ${threads} thread(s): ${fmt(r.imagesPerSecond)} images/s`
+          + `${r.imagesPerCpuSecond !== undefined ? ` (${fmt(r.imagesPerCpuSecond)} per CPU-second)` : ''}${r.note ? ` (${r.note})` : ''}`);
       }
     }
   }
@@ -358,16 +366,22 @@ async function main(): Promise<void> {
   const ref2 = refs.find((r) => r.threads === 2)?.imagesPerSecond ?? null;
   const machineIps = machine.length ? machine.reduce((s, r) => s + r.imagesPerSecond, 0) : null;
   const ratio = ref1 ? single.imagesPerSecond / ref1 : null;
-  if (ratio !== null) console.log(`ratio one run / PyTorch 1 thread: ${fmt(ratio, 3)}`);
+  const ref1Cpu = refs.find((r) => r.threads === 1)?.imagesPerCpuSecond ?? null;
+  const cpuRatio = ref1Cpu ? single.imagesPerCpuSecond / ref1Cpu : null;
+  if (ratio !== null) console.log(`ratio one run / PyTorch 1 thread: ${fmt(ratio, 3)} (per CPU-second: ${fmt(cpuRatio, 3)})`);
   if (machineIps !== null && ref2) console.log(`ratio whole machine / PyTorch 2 threads: ${fmt(machineIps / ref2, 3)}`);
   const peak = Math.max(single.peakRssMB, ...machine.map((r) => r.peakRssMB));
   console.log(JSON.stringify({
     imagesPerSecond: single.imagesPerSecond,
+    imagesPerCpuSecond: single.imagesPerCpuSecond,
     machineImagesPerSecond: machineIps,
     machineWorkers: machine.length || null,
     referenceImagesPerSecond: ref1,
     referenceImagesPerSecond2Threads: ref2,
     ratio,
+    referenceImagesPerCpuSecond: ref1Cpu,
+    cpuRatio,
+    loadAverage: os.loadavg()[0],
     machineRatio: machineIps !== null && ref2 ? machineIps / ref2 : null,
     referenceNote: referenceNote ?? null,
     peakRssMB: peak,
