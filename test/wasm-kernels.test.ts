@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../src/train/wasm';
 import { setConvRoute, setFilterGradRoute } from '../src/train/wasm/conv';
 import { BN_TRAIN, RELU, SHORTCUT_A } from '../src/train/wasm/fused';
+import { createMinimalState, minimalTrainStep } from '../src/bench/minimalStep';
 
 const TOL = 1e-4;
 
@@ -358,6 +359,30 @@ describe('memory', () => {
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), ids);
     tf.dispose([x, w, g, b, wv]);
+  });
+
+  it('200 ResNet-20 training steps: no tensor, heap-buffer or wasm-memory growth', () => {
+    registerWasmKernels();
+    const backend = tf.backend() as unknown as { numDataIds(): number; wasm: { HEAPU8: Uint8Array } };
+    const state = createMinimalState(20, 3);
+    const n = 4;
+    const images = new Float32Array(n * 3072).map((_, i) => Math.sin(i * 0.37));
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
+    const losses: number[] = [];
+    for (let i = 0; i < 5; i++) losses.push(minimalTrainStep(state, images, labels, 0.05).loss);
+    const tensors = tf.memory().numTensors;
+    const ids = backend.numDataIds();
+    const heap = backend.wasm.HEAPU8.buffer.byteLength;
+    for (let i = 0; i < 195; i++) {
+      const r = minimalTrainStep(state, images, labels, 0.05);
+      if (i % 50 === 0) losses.push(r.loss);
+      assert.equal(tf.memory().numTensors, tensors, `step ${i + 5}`);
+    }
+    assert.equal(backend.numDataIds(), ids);
+    assert.equal(backend.wasm.HEAPU8.buffer.byteLength, heap, 'wasm memory grew');
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+    assert.ok(losses[losses.length - 1] < losses[0], `training on one batch lowers its loss: ${losses}`);
+    state.dispose();
   });
 
   it('Identity shares the data (no copy) and frees it with the last reference', () => {

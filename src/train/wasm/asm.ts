@@ -87,6 +87,7 @@ export class FnBuilder {
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
   i32ShrU(): this { return this.op(0x76); }
+  i32DivU(): this { return this.op(0x6e); }
   i32And(): this { return this.op(0x71); }
 
   // f32 / f64 scalar

@@ -363,9 +363,14 @@ export function setConvUnroll(u: number): void { convUnroll = u; }
  * for j < cols. Register tile: 2 output pixels x 16 (or 8, 4) filters; runtime loops over taps
  * and channels (small loop bodies compile much better in V8 than fully unrolled code).
  */
+/** Register tile of the convolution rows: pixels x (4 * vectors) filters. */
+let convTile = { pixels: 2, vectors: 4 };
+export function setConvTile(pixels: number, vectors: number): void { convTile = { pixels, vectors }; }
+
 function genConvRow(spec: ConvRowSpec): FnBuilder {
   const { c, f: fch, sIn, sOut } = spec;
-  const fv = fch % 16 === 0 ? 4 : fch % 8 === 0 ? 2 : 1;
+  const NP = convTile.pixels;
+  const fv = fch % 16 === 0 && convTile.vectors >= 4 ? 4 : fch % 8 === 0 && convTile.vectors >= 2 ? 2 : 1;
   const cu = c % convUnroll === 0 ? convUnroll : 1;
   const f = new FnBuilder('k', [I32, I32, I32, I32, I32, I32]);
   const [inp, w, out, cols, tapTab, nTaps] = [0, 1, 2, 3, 4, 5];
@@ -378,10 +383,11 @@ function genConvRow(spec: ConvRowSpec): FnBuilder {
   const po = f.local(I32);
   const pairs = f.local(I32);
   const acc: number[] = [];
-  for (let i = 0; i < 2 * fv; i++) acc.push(f.local(V128));
+  for (let i = 0; i < NP * fv; i++) acc.push(f.local(V128));
   const wv: number[] = [];
   for (let i = 0; i < fv; i++) wv.push(f.local(V128));
   const sx = f.local(V128);
+  const rest = f.local(I32);
   const pixIn = sIn * c * 4;
   const pixOut = sOut * fch * 4;
   const tile = (np: number, f0: number) => {
@@ -408,15 +414,18 @@ function genConvRow(spec: ConvRowSpec): FnBuilder {
   };
   for (let f0 = 0; f0 < fch; f0 += 4 * fv) {
     f.get(inp).set(px).get(out).set(po);
-    f.get(cols).i32(1).i32ShrU().set(pairs);
+    f.get(cols).i32(NP).i32DivU().set(pairs);
     f.forRange(j, { c: 0 }, pairs, 1, () => {
-      tile(2, f0);
-      f.get(px).i32(2 * pixIn).i32Add().set(px);
-      f.get(po).i32(2 * pixOut).i32Add().set(po);
+      tile(NP, f0);
+      f.get(px).i32(NP * pixIn).i32Add().set(px);
+      f.get(po).i32(NP * pixOut).i32Add().set(po);
     });
-    f.get(cols).i32(1).i32And().if_();
-    tile(1, f0);
-    f.end();
+    f.get(cols).get(pairs).i32(NP).i32Mul().i32Sub().set(rest);
+    f.forRange(j, { c: 0 }, rest, 1, () => {
+      tile(1, f0);
+      f.get(px).i32(pixIn).i32Add().set(px);
+      f.get(po).i32(pixOut).i32Add().set(po);
+    });
   }
   return f;
 }
@@ -457,7 +466,7 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
   };
   return {
     convRow: (spec) => {
-      const key = `conv:${spec.c}:${spec.f}:${spec.sIn}:${spec.sOut}:${convUnroll}:${fmaEnabled()}`;
+      const key = `conv:${spec.c}:${spec.f}:${spec.sIn}:${spec.sOut}:${convUnroll}:${fmaEnabled()}:${convTile.pixels}x${convTile.vectors}`;
       let e = perC.get(key);
       if (e === undefined) {
         e = instantiate([genConvRow(spec)], memory);
