@@ -176,8 +176,11 @@ function str(s: string, out: number[]): void {
   for (const x of b) out.push(x);
 }
 
-/** Builds a module importing memory env.memory and exporting the given functions by name. */
-export function buildModule(fns: FnBuilder[]): Uint8Array {
+/**
+ * Builds a module importing memory env.memory and exporting the given functions by name.
+ * @param shared import a shared memory (the threaded wasm build), max 4 GiB
+ */
+export function buildModule(fns: FnBuilder[], shared = false): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(fns.length, types);
@@ -190,7 +193,12 @@ export function buildModule(fns: FnBuilder[]): Uint8Array {
   const imports: number[] = [];
   uleb(1, imports);
   str('env', imports); str('memory', imports);
-  imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  if (shared) {
+    imports.push(0x02, 0x03, 0x00); // memory, limits: shared, min 0, max 65536 pages
+    uleb(65536, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  }
   section(2, imports, out);
   const funcs: number[] = [];
   uleb(fns.length, funcs);
@@ -220,7 +228,8 @@ export function hasRelaxedSimd(): boolean {
 
 /** Compiles and instantiates a generated module against the given memory. */
 export function instantiate(fns: FnBuilder[], memory: WebAssembly.Memory): Record<string, (...args: number[]) => number | void> {
-  const mod = new WebAssembly.Module(buildModule(fns));
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const mod = new WebAssembly.Module(buildModule(fns, shared));
   const inst = new WebAssembly.Instance(mod, { env: { memory } });
   return inst.exports as unknown as Record<string, (...args: number[]) => number | void>;
 }
