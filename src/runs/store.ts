@@ -152,10 +152,10 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
       throw new StoreError(abs, `not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
+  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new StoreError(abs, 'is a directory, not a results store file');
   let db: Database.Database;
   try {
     db = new Database(abs, { readonly: !!options.readonly, timeout: 30000 });
-    if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 30000');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -169,6 +169,7 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
       }
     }
     if (!options.readonly) {
+      db.pragma('journal_mode = WAL'); // only after the version check: a newer store is left untouched
       db.exec('BEGIN IMMEDIATE');
       try {
         db.exec(SCHEMA);
