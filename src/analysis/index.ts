@@ -4,3 +4,4 @@ export * from './results';
 export * from './summary';
 export * from './frames';
 export * from './analyze';
+export * from './report';

@@ -32,6 +32,7 @@ function configCycleLength(config: unknown, depth = 0): number | undefined {
   if (config === null || typeof config !== 'object' || depth > 4) return undefined;
   const obj = config as Record<string, unknown>;
   if (typeof obj.cycleLength === 'number') return obj.cycleLength;
+  if (typeof obj.cycleLengthEpochs === 'number') return obj.cycleLengthEpochs; // RunConfig.schedule of the protocols
   for (const v of Object.values(obj)) {
     const found = configCycleLength(v, depth + 1);
     if (found !== undefined) return found;

@@ -1,0 +1,220 @@
+/**
+ * reports/report.md and its charts from a results store (`npm run report`, `npm run export-charts`,
+ * notebook 04): per-arm tables, the tests with their assumptions, Kaplan–Meier / log-rank, the
+ * original study's figures side by side with ours, and the exported figures linked.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_RESULTS_PATH } from '../runs/runner';
+import { PROTOCOLS } from '../runs/protocols';
+import { openResultsStore } from '../runs/store';
+import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from './charts/export';
+import { loadResults, type LoadedResults } from './results';
+import { analyzeResults, type ProtocolAnalysis } from './report/analysis';
+import { reportFigures, type ReportFigure } from './report/figures';
+import { reportMarkdown } from './report/markdown';
+
+export * from './report/analysis';
+export * from './report/figures';
+export * from './report/markdown';
+export * from './report/notebook';
+
+const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
+/** Default chart formats: PNG and SVG (HTML pages inline plotly.js, 11 MB each; ask for them with formats). */
+export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg'];
+
+/**
+ * Reads a results store for the report, checking the file and the protocol first.
+ * @throws Error naming the file when it does not exist or is not a results store, or naming the
+ *   protocol when it is neither a known protocol nor in the store
+ */
+export function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): LoadedResults & { file: string } {
+  const file = path.resolve(results);
+  if (!fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
+  if (!fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
+  if (protocol !== undefined) {
+    if (!protocol.trim()) throw new Error('protocol must not be empty');
+    if (!PROTOCOLS[protocol]) {
+      const store = openResultsStore(file, { readonly: true });
+      let present: string[];
+      try {
+        present = (store.db.prepare('SELECT DISTINCT protocol FROM runs ORDER BY protocol').pluck().all() as string[]);
+      } finally {
+        store.close();
+      }
+      if (!present.includes(protocol)) {
+        throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${file} (${present.join(', ') || 'no runs'})`);
+      }
+    }
+  }
+  return { ...loadResults(file, { protocol, allowMixedConfigs }), file };
+}
+
+export interface ExportChartsOptions {
+  /** Results store (SQLite). */
+  results: string;
+  /** Folder of the files (default 'reports'). */
+  outDir?: string;
+  /** Default ['png', 'svg']. */
+  formats?: readonly ExportFormat[];
+  /** PNG scale factor (default 2). */
+  scale?: number;
+  /** Only this protocol's runs. */
+  protocol?: string;
+  allowMixedConfigs?: boolean;
+  /** Chromium executable (default: CHROMIUM_PATH or the search of findChromium). */
+  chromiumPath?: string;
+}
+
+export interface ExportChartsResult {
+  figures: ReportFigure[];
+  /** Files written per figure name. */
+  files: Record<string, ExportResult>;
+  outDir: string;
+}
+
+function checkFormats(formats: readonly ExportFormat[]): void {
+  if (formats.length === 0) throw new Error(`formats must name at least one of ${FORMATS.join(', ')}`);
+  for (const f of formats) if (!FORMATS.includes(f)) throw new Error(`unknown chart format "${String(f)}"; expected ${FORMATS.join(', ')}`);
+}
+
+function checkScale(scale: number | undefined): void {
+  if (scale !== undefined && !(Number.isFinite(scale) && scale > 0 && scale <= 10)) throw new Error(`scale must be a number in (0, 10], got ${String(scale)}`);
+}
+
+/**
+ * Exports the report's figures for what the store contains (per protocol: schedules, validation
+ * curves, time to target in epochs and seconds, Kaplan–Meier in epochs and seconds, test error)
+ * as `<outDir>/<protocol>-<figure>.<format>`, with one headless Chromium.
+ * @throws Error for a missing store, unknown protocol or format; ChromiumNotFoundError for PNG/SVG without Chromium
+ */
+export async function exportChartsForResults(opts: ExportChartsOptions): Promise<ExportChartsResult> {
+  const formats = opts.formats ?? DEFAULT_CHART_FORMATS;
+  checkFormats(formats);
+  checkScale(opts.scale);
+  const { runs, epochs } = loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
+  const outDir = path.resolve(opts.outDir ?? 'reports');
+  const figures = reportFigures(runs, epochs);
+  const files = figures.length
+    ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath })
+    : {};
+  return { figures, files, outDir };
+}
+
+export interface WriteReportOptions {
+  results: string;
+  /** Report file (default 'reports/report.md'); charts go next to it. */
+  out?: string;
+  protocol?: string;
+  allowMixedConfigs?: boolean;
+  /** Export and link the charts (default true). Without Chromium the report says so and has no images. */
+  charts?: boolean;
+  formats?: readonly ExportFormat[];
+  scale?: number;
+  chromiumPath?: string;
+}
+
+export interface WriteReportResult {
+  /** The report file written. */
+  file: string;
+  markdown: string;
+  analyses: ProtocolAnalysis[];
+  figures: ReportFigure[];
+  /** Chart files per figure name (empty without charts). */
+  files: Record<string, ExportResult>;
+  /** Why there are no charts, or null. */
+  chartsNote: string | null;
+  notes: string[];
+}
+
+/**
+ * Writes the report (markdown, atomically: temporary file + rename) and, unless `charts` is false,
+ * its charts next to it.
+ * @throws Error for a missing store, unknown protocol, mixed configurations (PoolingError) or bad options
+ */
+export async function writeReport(opts: WriteReportOptions): Promise<WriteReportResult> {
+  const out = path.resolve(opts.out ?? path.join('reports', 'report.md'));
+  if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new Error(`report path ${out} is a folder; pass a file name such as ${path.join(out, 'report.md')}`);
+  const formats = opts.formats ?? DEFAULT_CHART_FORMATS;
+  checkFormats(formats);
+  checkScale(opts.scale);
+  const loaded = loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
+  const analyses = analyzeResults(loaded.runs, loaded.epochs);
+  const figures = reportFigures(loaded.runs, loaded.epochs);
+  const reportDir = path.dirname(out);
+  let files: Record<string, ExportResult> = {};
+  let chartsNote: string | null = null;
+  if (opts.charts === false) {
+    chartsNote = null;
+  } else if (figures.length) {
+    try {
+      files = await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), reportDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath });
+    } catch (e) {
+      if (!(e instanceof ChromiumNotFoundError)) throw e;
+      chartsNote = `The charts were not exported: ${e.message}`;
+    }
+  }
+  const markdown = reportMarkdown(analyses, {
+    resultsPath: loaded.file, notes: loaded.notes, figures, files, reportDir, chartsNote, protocol: opts.protocol,
+  });
+  await writeFileAtomic(out, markdown);
+  return { file: out, markdown, analyses, figures, files, chartsNote, notes: loaded.notes };
+}
+
+/** Parsed CLI values of `report` / `export-charts` (see src/cli.ts). */
+export interface ReportCliValues {
+  results?: string;
+  protocol?: string;
+  out?: string;
+  formats?: string;
+  scale?: string;
+  'allow-mixed-configs'?: boolean;
+}
+
+/** Parses `--formats png,svg` (named in errors). */
+export function parseFormats(s: string | undefined): ExportFormat[] | undefined {
+  if (s === undefined) return undefined;
+  const list = s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 0) throw new Error(`--formats "${s}" names no format; expected a comma list of ${FORMATS.join(', ')}`);
+  for (const f of list) if (!FORMATS.includes(f as ExportFormat)) throw new Error(`--formats "${s}": unknown format "${f}"; expected ${FORMATS.join(', ')}`);
+  return [...new Set(list)] as ExportFormat[];
+}
+
+/** Parses `--scale N` (named in errors). */
+export function parseScale(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!s.trim() || !Number.isFinite(n) || n <= 0 || n > 10) throw new Error(`--scale must be a number in (0, 10], got "${s}"`);
+  return n;
+}
+
+function shown(f: string): string {
+  const rel = path.relative(process.cwd(), f);
+  return rel && !rel.startsWith('..') ? rel : f;
+}
+
+/** `npm run export-charts`: exports the figures of the store's runs into --out (default reports/). */
+export async function cliExportCharts(v: ReportCliValues): Promise<void> {
+  const formats = parseFormats(v.formats);
+  const scale = parseScale(v.scale);
+  const results = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  console.log(`results: ${results}`);
+  if (r.figures.length === 0) console.log(`no runs${v.protocol ? ` of protocol ${v.protocol}` : ''} in the store: no charts written`);
+  for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
+}
+
+/** `npm run report`: writes reports/report.md (or --out) and its charts. */
+export async function cliReport(v: ReportCliValues): Promise<void> {
+  const formats = parseFormats(v.formats);
+  const scale = parseScale(v.scale);
+  const results = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+  const out = v.out ?? path.join('reports', 'report.md');
+  if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
+  const r = await writeReport({ results, out, formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  console.log(`results: ${results}`);
+  r.notes.forEach((n) => console.log(`note: ${n}`));
+  for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
+  if (r.chartsNote) console.log(`note: ${r.chartsNote}`);
+  console.log(`wrote ${shown(r.file)} (${r.analyses.map((p) => `${p.protocol}: ${p.runs} runs`).join(', ') || 'no runs'})`);
+}

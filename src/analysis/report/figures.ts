@@ -1,0 +1,141 @@
+/**
+ * The report's figures for what a results store contains: per protocol, the learning-rate
+ * schedules of its arms, validation accuracy per epoch, time to target (epochs and seconds),
+ * Kaplan–Meier curves (epochs and seconds) and final test error.
+ */
+import { PROTOCOLS } from '../../runs/protocols';
+import type { EpochRecord, RunRecord } from '../../runs/types';
+import { buildSchedule, type ScheduleSpec } from '../../train/config';
+import { kaplanMeierFigure, type KaplanMeierCurveInput } from '../charts/kaplanMeier';
+import { scheduleFigure, type ScheduleSeries } from '../charts/schedule';
+import { RESNET20_PAPER_TEST_ERROR, testErrorFigure } from '../charts/testError';
+import { timeToTargetFigure, timeToTargetPoints } from '../charts/timeToTarget';
+import type { PlotlyFigure } from '../charts/types';
+import { validationCurvesFigure } from '../charts/validation';
+import { kaplanMeier } from '../stats/kaplanMeier';
+import { ORIGINAL_STUDY, protocolOrder } from './analysis';
+
+/** One figure of the report. */
+export interface ReportFigure {
+  /** File base name (no extension), e.g. `race-to-85-validation`. */
+  name: string;
+  protocol: string;
+  /** What it shows, one line (used as the report's caption). */
+  caption: string;
+  figure: PlotlyFigure;
+}
+
+const FINISHED = new Set(['completed', 'censored', 'diverged']);
+/** Iterations per epoch of the full CIFAR-10 protocols (45,000 images, batch 128), when a run has no epoch records. */
+const FULL_SET_ITERATIONS_PER_EPOCH = 352;
+
+function pct(x: number): string {
+  return `${+(x * 100).toFixed(2)}%`;
+}
+
+/** Iterations per epoch of a run: from its first epoch record, else the full-set value. */
+function iterationsPerEpoch(runIds: string[], epochs: readonly EpochRecord[]): number {
+  const first = epochs.find((e) => runIds.includes(e.runId) && e.epoch === 1);
+  return first && first.iteration > 0 ? first.iteration : FULL_SET_ITERATIONS_PER_EPOCH;
+}
+
+/** SGDR cycle length (epochs) of an arm's runs, when they all share one. */
+export function armCycleLength(arm: string, runs: readonly RunRecord[]): number | undefined {
+  const lengths = new Set(runs.filter((r) => r.arm === arm).map((r) => {
+    const s = (r.config as { schedule?: ScheduleSpec }).schedule;
+    return s && s.kind === 'cosine' ? s.cycleLengthEpochs : undefined;
+  }));
+  return lengths.size === 1 ? [...lengths][0] : undefined;
+}
+
+/** The figures of one protocol's runs. */
+export function protocolFigures(protocol: string, runs: readonly RunRecord[], epochs: readonly EpochRecord[]): ReportFigure[] {
+  const pr = runs.filter((r) => r.protocol === protocol);
+  if (pr.length === 0) return [];
+  const spec = PROTOCOLS[protocol];
+  const armOrder = spec ? spec.arms.map((a) => a.name) : undefined;
+  const arms = [...new Set(pr.map((r) => r.arm))].sort((a, b) => (armOrder ? armOrder.indexOf(a) - armOrder.indexOf(b) : a.localeCompare(b)));
+  const targets = [...new Set(pr.map((r) => r.target).filter((t): t is number => t !== null))];
+  const target = targets.length === 1 ? targets[0] : null;
+  const ids = new Set(pr.map((r) => r.runId));
+  const ep = epochs.filter((e) => ids.has(e.runId));
+  const out: ReportFigure[] = [];
+  const common = { arms: armOrder, width: 1000, height: 560 };
+
+  // Learning-rate schedules of the arms, over the protocol's epoch budget.
+  const series: ScheduleSeries[] = [];
+  let ipe = FULL_SET_ITERATIONS_PER_EPOCH;
+  let maxEpochs = 1;
+  for (const arm of arms) {
+    const armRuns = pr.filter((r) => r.arm === arm);
+    const cfg = armRuns[0].config as { schedule?: ScheduleSpec; maxEpochs?: number };
+    if (!cfg.schedule) continue;
+    ipe = iterationsPerEpoch(armRuns.map((r) => r.runId), ep);
+    maxEpochs = Math.max(maxEpochs, cfg.maxEpochs ?? 1);
+    series.push({ name: arm, schedule: buildSchedule(cfg.schedule, ipe), iterations: (cfg.maxEpochs ?? 1) * ipe });
+  }
+  if (series.length) {
+    out.push({
+      name: `${protocol}-schedules`, protocol,
+      caption: `Learning rate per iteration of each arm over the ${maxEpochs}-epoch budget (${ipe} iterations per epoch)`,
+      figure: scheduleFigure(series, { title: `${protocol}: learning-rate schedules of the arms`, iterationsPerEpoch: ipe, width: 1000, height: 520 }),
+    });
+  }
+  out.push({
+    name: `${protocol}-validation`, protocol,
+    caption: 'Validation accuracy per epoch: every run, the per-arm median and interquartile band' + (target !== null ? `, and the ${pct(target)} target` : ''),
+    figure: validationCurvesFigure(ep, pr, { ...common, target, title: `${protocol}: validation accuracy per epoch` }),
+  });
+  if (target !== null) {
+    for (const metric of ['epochs', 'seconds'] as const) {
+      out.push({
+        name: `${protocol}-time-to-target-${metric}`, protocol,
+        caption: `${metric === 'epochs' ? 'Epochs' : 'Training seconds'} to ${pct(target)} validation accuracy per run (open triangles: censored runs, lower bounds)`,
+        figure: timeToTargetFigure(pr, { ...common, metric, epochs: ep, target, title: `${protocol}: ${metric === 'epochs' ? 'epochs' : 'training seconds'} to ${pct(target)} validation accuracy` }),
+      });
+    }
+    for (const metric of ['epochs', 'seconds'] as const) {
+      const finished = pr.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged');
+      const { points } = timeToTargetPoints(finished, metric, ep);
+      const curves: KaplanMeierCurveInput[] = [];
+      for (const arm of arms) {
+        const ps = points.filter((p) => p.arm === arm);
+        if (ps.length === 0) continue;
+        const km = kaplanMeier(ps.map((p) => p.time), ps.map((p) => (p.reached ? 1 : 0)));
+        curves.push({ arm, ...km });
+      }
+      if (curves.length === 0) continue;
+      out.push({
+        name: `${protocol}-kaplan-meier-${metric}`, protocol,
+        caption: `Kaplan–Meier estimate of the fraction of runs not yet at ${pct(target)} vs ${metric === 'epochs' ? 'epochs' : 'training seconds'}, 95% pointwise band; ticks: censored runs`,
+        figure: kaplanMeierFigure(curves, { ...common, target, timeLabel: metric === 'epochs' ? 'epochs' : 'training seconds', title: `${protocol}: Kaplan–Meier, runs not yet at ${pct(target)} (${metric})` }),
+      });
+    }
+  }
+  if (pr.some((r) => r.finalTestAccuracy !== null)) {
+    const originalStudy: Record<string, number> = {};
+    for (const arm of arms) {
+      const c = armCycleLength(arm, pr);
+      if (c !== undefined && ORIGINAL_STUDY.meanTestAccuracy[c] !== undefined) originalStudy[arm] = +(100 * (1 - ORIGINAL_STUDY.meanTestAccuracy[c])).toFixed(2);
+    }
+    const stops = spec?.stopAtTarget ?? (pr[0].config as { stopAtTarget?: boolean }).stopAtTarget;
+    out.push({
+      name: `${protocol}-test-error`, protocol,
+      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${RESNET20_PAPER_TEST_ERROR}%` +
+        (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
+      figure: testErrorFigure(pr.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged'), {
+        ...common, originalStudy, title: `${protocol}: final test error of ResNet-20${stops ? ' (at the stop)' : ''}`,
+      }),
+    });
+  }
+  return out;
+}
+
+/**
+ * All figures of the report for the runs given (every protocol they contain, known protocols first).
+ * @param runs runs from loadResults
+ * @param epochs their epoch records
+ */
+export function reportFigures(runs: readonly RunRecord[], epochs: readonly EpochRecord[]): ReportFigure[] {
+  return protocolOrder(runs.map((r) => r.protocol)).flatMap((p) => protocolFigures(p, runs, epochs));
+}

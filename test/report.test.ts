@@ -1,0 +1,226 @@
+/**
+ * reports/report.md from results stores built here with hand-made rows (src/runs/store.ts). The
+ * expected numbers are independent of the report code: the Welch, one-sample t, Hedges' g and
+ * Mann–Whitney values come from SciPy (test/fixtures/stats-scipy.json), the Kaplan–Meier median and
+ * log-rank values from R survival (test/fixtures/stats-survival.json), means are computed below.
+ * Chart export is tested only when Chromium is installed; the example store, when present.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium,
+} from '../src/analysis';
+import { openResultsStore, type ResultsStore } from '../src/runs/store';
+import { ROOT, tmpDir } from './helpers';
+
+const scipy = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-scipy.json'), 'utf8'));
+const survival = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-survival.json'), 'utf8'));
+
+interface HandRun {
+  protocol: string;
+  arm: string;
+  seed: number;
+  /** Epoch at which the target was reached, or the last epoch of a censored run. */
+  epochs: number;
+  reached: boolean;
+  testError?: number;
+  stopAtTarget?: boolean;
+  status?: 'completed' | 'censored' | 'failed' | 'running' | 'diverged';
+}
+
+const SECONDS_PER_EPOCH = 10;
+
+function addRun(s: ResultsStore, r: HandRun): void {
+  const runId = `${r.protocol}/${r.arm}/seed-${r.seed}/hand`;
+  const schedule = r.arm === 'step'
+    ? { kind: 'step', lr: 0.1, milestones: [32000, 48000], gamma: 0.1 }
+    : { kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: r.arm === 'cosine-7' ? 7 : r.arm === 'cosine-14' ? 14 : 1, cycleMult: 1, warmup: 'fastai' };
+  s.startRun({
+    runId, protocol: r.protocol, arm: r.arm, seed: r.seed, configHash: `hand-${r.arm}`, target: 0.85, backend: 'test', versions: {}, codeVersion: null,
+    config: {
+      protocol: r.protocol, arm: r.arm, seed: r.seed, maxEpochs: 40, target: 0.85, stopAtTarget: r.stopAtTarget ?? true, batchSize: 128, schedule,
+      data: { dataset: 'hand-made', validationCount: 5000, splitSeed: 0, trainFraction: 1, testCount: null },
+    },
+  });
+  for (let e = 1; e <= r.epochs; e++) {
+    const hit = r.reached && e === r.epochs;
+    s.recordEpoch({
+      runId, epoch: e, iteration: e * 352, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
+      validationAccuracy: hit ? 0.86 : 0.5 + (0.3 * e) / r.epochs, testLoss: 1, testAccuracy: 1 - (r.testError ?? 0.5),
+      trainSeconds: e * SECONDS_PER_EPOCH, totalSeconds: e * SECONDS_PER_EPOCH + 1,
+    }, {
+      epochsCompleted: e, finalTestAccuracy: 1 - (r.testError ?? 0.5),
+      ...(hit ? { epochsToTarget: e, iterationsToTarget: e * 352, secondsToTarget: e * SECONDS_PER_EPOCH } : {}),
+    });
+  }
+  if (r.status !== 'running') s.finishRun(runId, { status: r.status ?? (r.reached ? 'completed' : 'censored') });
+}
+
+/**
+ * race-to-85: the log-rank fixture's two groups (cosine: group 0, step: group 1; censored runs included);
+ * full-182: the Welch fixture's samples as epochs to target (cosine-7: a, step: b), the one-sample
+ * fixture's errors for cosine-7, a fixed pattern for step, and one cosine-14 run (n = 1).
+ */
+function buildStore(file: string): void {
+  const s = openResultsStore(file);
+  const [g0, g1] = survival.logRank[0].groups as { times: number[]; events: number[] }[];
+  g0.times.forEach((t, i) => addRun(s, { protocol: 'race-to-85', arm: 'cosine', seed: i, epochs: t, reached: g0.events[i] === 1, testError: 0.15 + 0.01 * (i % 4) }));
+  g1.times.forEach((t, i) => addRun(s, { protocol: 'race-to-85', arm: 'step', seed: i, epochs: t, reached: g1.events[i] === 1, testError: 0.16 + 0.01 * (i % 3) }));
+  const w = scipy.welch[0];
+  const os = scipy.oneSample[0];
+  (w.a as number[]).forEach((t, i) => addRun(s, { protocol: 'full-182', arm: 'cosine-7', seed: i, epochs: t, reached: true, testError: os.x[i], stopAtTarget: false }));
+  (w.b as number[]).forEach((t, i) => addRun(s, { protocol: 'full-182', arm: 'step', seed: i, epochs: t, reached: true, testError: 0.09 + 0.001 * (i % 3), stopAtTarget: false }));
+  addRun(s, { protocol: 'full-182', arm: 'cosine-14', seed: 0, epochs: 20, reached: true, testError: 0.088, stopAtTarget: false });
+  s.close();
+}
+
+const close = (a: number, b: number, rel = 1e-9) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
+
+describe('writeReport on hand-made runs', () => {
+  const dir = tmpDir('report-test-');
+  const store = path.join(dir, 'results.sqlite');
+  buildStore(store);
+
+  it('analysis numbers equal SciPy / R reference values', () => {
+    const { runs, epochs } = loadResults(store);
+    const [race, full] = analyzeResults(runs, epochs);
+    assert.equal(race.protocol, 'race-to-85');
+    assert.equal(full.protocol, 'full-182');
+    // Welch on full-182 epochs (every run reached the target): SciPy ttest_ind(equal_var=False)
+    const welch = full.comparisons.find((c) => c.measure === 'epochs to target' && c.armA === 'cosine-7' && c.armB === 'step')!;
+    const we = scipy.welch[0].expected;
+    assert.ok(close(welch.welch!.t, we.t) && close(welch.welch!.df, we.df) && close(welch.welch!.p, we.p, 1e-6), JSON.stringify(welch.welch));
+    assert.ok(close(welch.welch!.ci[0], we.ci[0]) && close(welch.welch!.ci[1], we.ci[1]));
+    const he = scipy.hedges[0].expected;
+    assert.ok(close(welch.hedges!.g, he.g) && close(welch.hedges!.ci[0], he.ci[0]));
+    const mw = scipy.mannWhitney[0].expected;
+    assert.ok(close(welch.mannWhitney!.p, mw.p, 1e-6) && welch.mannWhitney!.u === mw.u);
+    // One-sample t of cosine-7's errors vs 8.75 %: SciPy ttest_1samp
+    const os = scipy.oneSample[0].expected;
+    const c7 = full.arms.find((a) => a.arm === 'cosine-7')!;
+    assert.ok(close(c7.testErrorVsPaper!.t, os.t, 1e-8) && close(c7.testErrorVsPaper!.p, os.p, 1e-6));
+    assert.ok(close(c7.testError!.ci![0], os.ci[0], 1e-8) && close(c7.testError!.ci![1], os.ci[1], 1e-8));
+    // Kaplan–Meier median and log-rank with censored runs: R survival
+    const cos = race.arms.find((a) => a.arm === 'cosine')!;
+    const km = survival.kaplanMeier[0].expected.median;
+    assert.deepEqual([cos.kmEpochs!.median, cos.kmEpochs!.lower, cos.kmEpochs!.upper], [km.estimate, km.lower, km.upper]);
+    const lr = survival.logRank[0].expected;
+    const lrEpochs = race.logRank.find((l) => l.metric === 'epochs')!.result!;
+    assert.ok(close(lrEpochs.chiSquare, lr.chiSquare, 1e-9) && close(lrEpochs.p, lr.p, 1e-8));
+    // Seconds are 10 x epochs here, so the log-rank on seconds is the same test.
+    assert.ok(close(race.logRank.find((l) => l.metric === 'seconds')!.result!.chiSquare, lr.chiSquare, 1e-9));
+    // Naive means: only runs that reached the target.
+    const g0 = survival.logRank[0].groups[0] as { times: number[]; events: number[] };
+    const reached = g0.times.filter((_, i) => g0.events[i] === 1);
+    assert.ok(close(cos.epochs!.mean, reached.reduce((s, x) => s + x, 0) / reached.length));
+    assert.equal(cos.n, 12);
+    assert.equal(cos.reached, 11);
+    assert.equal(cos.censored, 1);
+  });
+
+  it('the markdown shows per-arm n, the original study, and the reference values', async () => {
+    const out = path.join(dir, 'out', 'report.md');
+    const r = await writeReport({ results: store, out, charts: false });
+    assert.equal(r.file, out);
+    const md = fs.readFileSync(out, 'utf8');
+    assert.equal(md, r.markdown);
+    // per-arm n / reached / censored rows
+    assert.match(md, /\| cosine \| 12 \| 11 \| 1 \| 0 \|/);
+    assert.match(md, /\| step \| 12 \| 9 \| 3 \| 0 \|/);
+    assert.match(md, /\| cosine-7 \| 10 \| 10 \| 0 \| 0 \|/);
+    assert.match(md, /\| cosine-14 \| 1 \| 1 \| 0 \| 0 \|/);
+    // the original study's figures
+    for (const s of ['| 30.5 |', '| 21 |', '90.98%', '91.10%', '8.75%']) assert.ok(md.includes(s), `missing ${s}`);
+    // Welch (SciPy): t -16.14, df 15.3, p 4.91e-11, CI [-14.49, -11.11]; means 19.50 vs 32.30
+    assert.match(md, /\| epochs to target \| cosine-7 − step \| 10 \| 10 \| 19\.50 vs 32\.30 \| -12\.80 epochs \| \[-14\.49, -11\.11\] \| -16\.14 \| 15\.3 \| 4\.91e-11 \| -6\.91 \[-9\.23, -4\.60\] \| 0\.0 \| 1\.69e-4 \|/);
+    // one-sample t vs 8.75% (SciPy): mean 8.87%, CI [8.75%, 9.00%], t 2.20, p 0.0551
+    assert.match(md, /\| cosine-7 \| 10 \| 8\.87% \| \[8\.75%, 9\.00%\] \| 0\.121 pp \| 2\.20 \| 0\.0551 \|/);
+    // Kaplan–Meier (R): median 20 [19, NA]; log-rank (R) chi-square 10.435, p 0.00124
+    assert.match(md, /\| cosine \| 12 \| 11 \| 20\.0 \| \[19\.0, not reached\] \|/);
+    assert.match(md, /\| epochs \| step vs cosine \| 9 \/ 14\.76; 11 \/ 5\.24 \| 10\.435 \| 1 \| 0\.00124 \|/);
+    // naive mean of cosine's reached runs, 218 / 11
+    assert.ok(md.includes(`| ${(218 / 11).toFixed(2)} |`));
+    // n = 1 and the explanations
+    assert.match(md, /only 1 run of cosine-14 with a test error: no confidence interval or t-test/);
+    assert.match(md, /cosine-14 has 1 run that reached the target \(need at least 2 per arm\)/);
+    assert.match(md, /Welch t-test/);
+    assert.match(md, /censored runs excluded \(naive\)/);
+    assert.doesNotMatch(md, /NaN|undefined|Infinity|∞/);
+    // atomic write: no temporary files left
+    assert.deepEqual(fs.readdirSync(path.dirname(out)), ['report.md']);
+  });
+
+  it('edge cases print sentences: n < 2, all censored, an arm with no runs, an empty store', async () => {
+    const edge = path.join(dir, 'edge.sqlite');
+    const s = openResultsStore(edge);
+    addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 0, epochs: 40, reached: false });
+    addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 1, epochs: 3, reached: false, status: 'failed' });
+    s.close();
+    const r = await writeReport({ results: edge, out: path.join(dir, 'edge.md'), charts: false });
+    assert.match(r.markdown, /arm cosine has no runs in the results store/i);
+    assert.match(r.markdown, /median not reached: all 1 run of step were censored \(none reached 85% within 40 epochs\)/);
+    assert.match(r.markdown, /No between-arm tests: only step has finished runs/);
+    assert.match(r.markdown, /only 1 run of step with a test error/);
+    assert.match(r.markdown, /\| 0 \/ 1 \/ 0 \|/); // one failed run listed apart
+    assert.match(r.markdown, /no race-to-85 runs of arm cosine in this store/);
+    assert.match(r.markdown, /no full-182 runs of arm cosine-7 in this store/);
+    assert.doesNotMatch(r.markdown, /NaN|undefined|Infinity/);
+
+    const empty = path.join(dir, 'empty.sqlite');
+    openResultsStore(empty).close();
+    const e = await writeReport({ results: empty, out: path.join(dir, 'empty.md'), charts: false });
+    assert.match(e.markdown, /The results store has no runs: there is nothing to analyse/);
+    assert.doesNotMatch(e.markdown, /NaN|undefined/);
+  });
+
+  it('bad input is an Error naming the file or value', async () => {
+    await assert.rejects(writeReport({ results: path.join(dir, 'none.sqlite'), charts: false }), /none\.sqlite does not exist/);
+    await assert.rejects(writeReport({ results: store, out: dir, charts: false }), /is a folder/);
+    await assert.rejects(writeReport({ results: store, protocol: 'nope', charts: false, out: path.join(dir, 'x.md') }), /unknown protocol "nope"/);
+    await assert.rejects(cliReport({ results: store, formats: 'png,gif', out: path.join(dir, 'y.md') }), /--formats "png,gif": unknown format "gif"/);
+    await assert.rejects(cliReport({ results: store, scale: 'big', out: path.join(dir, 'y.md') }), /--scale must be a number in \(0, 10\], got "big"/);
+    await assert.rejects(cliReport({ results: store, out: path.join(dir, 'report.txt') }), /--out ".*report\.txt" must be a markdown file/);
+    await assert.rejects(cliExportCharts({ results: path.join(dir, 'missing.sqlite') }), /missing\.sqlite does not exist/);
+    const notStore = path.join(dir, 'text.sqlite');
+    fs.writeFileSync(notStore, 'not a database '.repeat(100));
+    await assert.rejects(writeReport({ results: notStore, charts: false, out: path.join(dir, 'z.md') }), /text\.sqlite/);
+  });
+
+  let chromium = true;
+  try {
+    findChromium();
+  } catch {
+    chromium = false;
+  }
+  it('exports the charts next to the report and links them', { skip: chromium ? false : 'no Chromium (set CHROMIUM_PATH)' }, async () => {
+    const out = path.join(dir, 'charts', 'report.md');
+    const r = await writeReport({ results: store, out, formats: ['png'], scale: 1, protocol: 'race-to-85' });
+    const names = r.figures.map((f) => f.name);
+    assert.deepEqual(names, ['race-to-85-schedules', 'race-to-85-validation', 'race-to-85-time-to-target-epochs', 'race-to-85-time-to-target-seconds',
+      'race-to-85-kaplan-meier-epochs', 'race-to-85-kaplan-meier-seconds', 'race-to-85-test-error']);
+    for (const n of names) {
+      const png = path.join(dir, 'charts', `${n}.png`);
+      assert.ok(fs.statSync(png).size > 5000, png);
+      assert.equal(fs.readFileSync(png).subarray(1, 4).toString('latin1'), 'PNG');
+      assert.ok(r.markdown.includes(`![`) && r.markdown.includes(`(${n}.png)`), `report links ${n}.png`);
+    }
+    assert.doesNotMatch(r.markdown, /## Protocol full-182/);
+    const e = await exportChartsForResults({ results: store, outDir: path.join(dir, 'svg'), formats: ['svg'], protocol: 'full-182' });
+    assert.ok(e.figures.some((f) => f.name === 'full-182-test-error'));
+    assert.match(fs.readFileSync(path.join(dir, 'svg', 'full-182-test-error.svg'), 'utf8'), /^<svg/);
+  });
+
+  const example = path.join(ROOT, 'data', 'example-results.sqlite');
+  it('the committed example store gives a report with both race arms', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, async () => {
+    const copy = path.join(dir, 'example.sqlite');
+    fs.copyFileSync(example, copy);
+    const r = await writeReport({ results: copy, out: path.join(dir, 'example.md'), charts: false });
+    const quick = r.analyses.find((p) => p.protocol === 'quick')!;
+    assert.ok(quick, 'quick protocol runs');
+    for (const arm of ['step', 'cosine']) assert.ok(quick.arms.find((a) => a.arm === arm)!.n >= 2, arm);
+    assert.match(r.markdown, /## Protocol quick/);
+    assert.doesNotMatch(r.markdown, /NaN|undefined/);
+  });
+});
