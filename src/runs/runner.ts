@@ -139,6 +139,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   };
   let failed = 0;
   let trained = 0;
+  // final status as logged; a diverged run's line says where (epoch, iteration) from its stored error
+  const outcome = (id: string, status: RunStatus | undefined) => {
+    const error = status === 'diverged' ? store.getRun(id)?.error : null;
+    return error ? `${status}: ${error}` : String(status);
+  };
   const execOptions = { storePath: resultsPath, dataDir: located.dir, backend };
 
   if (workers <= 0 || pending.length === 0) {
@@ -146,7 +151,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       const id = runId(c);
       try {
         const status = await executeRun(c, { ...execOptions, onEpoch, onProgress: (p) => bar(id, c, p) }, store);
-        log(`[${c.protocol} ${c.arm} seed ${c.seed}] ${status}`);
+        log(`[${c.protocol} ${c.arm} seed ${c.seed}] ${outcome(id, status)}`);
         trained++;
       } catch (e) {
         failed++;
@@ -182,7 +187,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
             if (progressBar) process.stdout.write('\r\x1b[K');
             if (m.type === 'done') {
               trained++;
-              log(`[${current.protocol} ${current.arm} seed ${current.seed}] ${m.status}`);
+              log(`[${current.protocol} ${current.arm} seed ${current.seed}] ${outcome(runId(current), m.status)}`);
             } else {
               failed++;
               log(`[${current.protocol} ${current.arm} seed ${current.seed}] failed: ${m.message}`);
