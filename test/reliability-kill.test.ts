@@ -1,8 +1,8 @@
 /**
  * Reliability: runs survive kill -9. Real CLI processes train a tiny protocol (mini CIFAR-10 subset,
- * ~3 iterations per epoch) and are killed with SIGKILL in the middle of an epoch, inside the
- * epoch-end write (fault hook WS_FAULT=kill-in-epoch-write:N in src/runs/store.ts), and as one
- * worker child of a 2-worker run.
+ * ~3 iterations per epoch) in-process (--workers 0) and are killed with SIGKILL in the middle of an
+ * epoch and inside the epoch-end write (fault hook WS_FAULT=kill-in-epoch-write:N in
+ * src/runs/store.ts). Worker processes: test/reliability-kill-workers.test.ts.
  *
  * Documented behaviour checked here: there are no mid-run checkpoints. Every finished epoch is in
  * the store exactly once; an unfinished run stays 'running' (or 'failed' when its worker died under
@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { tmpDir } from './helpers';
 import { openResultsStore } from '../src/runs/store';
 import {
-  alive, childPids, epochNumbers, makeMiniDataset, readStore, runCli, sleep, startCli, tinyArgs, tinyProtocolFile,
+  epochNumbers, makeMiniDataset, readStore, runCli, sleep, startCli, tinyArgs, tinyProtocolFile,
 } from './fixtures/reliability/support';
 
 const data = makeMiniDataset();
@@ -86,44 +86,4 @@ test('kill -9 inside the epoch-end write (WS_FAULT=kill-in-epoch-write:2): epoch
   assert.equal(run.epochs_completed, 1, 'the summary update of epoch 2 was rolled back with it');
 
   rerunAndCheck(args, results, id, 2, 2);
-});
-
-test('a crashed worker (kill -9 of one child of a 2-worker run) marks its run failed; the others go on; re-running trains it', async () => {
-  const dir = tmpDir('ws-rel-worker-');
-  const results = path.join(dir, 'results.sqlite');
-  const args = tinyArgs(tinyProtocolFile(dir, { maxEpochs: 2, seeds: 3 }), data, results, ['--workers', '2']);
-  const cli = startCli(args);
-  await cli.waitFor(/training in 2 worker processes/);
-  await cli.waitFor(/epoch 1\/2/);
-  const workers = childPids(cli.child.pid!);
-  assert.equal(workers.length, 2, `two worker processes, got ${workers.join(', ')}`);
-  const victim = workers[0];
-  process.kill(victim, 'SIGKILL');
-  const exit = await cli.exited;
-  assert.equal(exit.code, 1, 'a failed run makes the protocol exit non-zero');
-  const out = cli.lines.join('\n');
-  assert.match(out, new RegExp(`failed: worker process ${victim} exited \\(signal SIGKILL\\) during the run`));
-  assert.match(out, /trained 2, skipped 0 finished, failed 1/);
-  assert.ok(!alive(workers[1]), 'the other worker exited after its work');
-
-  const s = readStore(results);
-  assert.equal(s.integrity, 'ok');
-  assert.equal(s.runs.length, 3);
-  const failed = s.runs.filter((r) => r.status === 'failed');
-  assert.equal(failed.length, 1);
-  assert.match(String(failed[0].error), new RegExp(`worker process ${victim} exited \\(signal SIGKILL\\)`));
-  for (const r of s.runs.filter((x) => x.status !== 'failed')) {
-    assert.equal(r.status, 'completed');
-    assert.deepEqual(epochNumbers(s.epochs, r.run_id as string), [1, 2]);
-  }
-  const failedEpochs = epochNumbers(s.epochs, failed[0].run_id as string);
-  assert.ok(failedEpochs.length < 2 && failedEpochs.every((e, i) => e === i + 1), `failed run keeps only finished epochs, got ${failedEpochs}`);
-
-  const again = runCli(args);
-  assert.equal(again.status, 0, again.stdout + again.stderr);
-  assert.match(again.stdout, /2 already finished, 1 to train/);
-  const end = readStore(results);
-  assert.deepEqual(end.runs.map((r) => r.status), ['completed', 'completed', 'completed']);
-  assert.equal(end.epochs.length, 6);
-  assert.equal(end.runs.find((r) => r.run_id === failed[0].run_id)!.attempts, 2);
 });

@@ -5,6 +5,7 @@
  * marks its run failed and the others go on.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
@@ -52,7 +53,15 @@ function pidAlive(pid: number | null | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // kill(pid, 0) also succeeds on a zombie: a worker orphaned by a killed parent that has exited but
+  // is not reaped (e.g. under a container's init) would keep its run "being trained" forever
+  if (!fs.existsSync('/proc/self/stat')) return true;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }
