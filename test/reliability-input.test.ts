@@ -106,6 +106,18 @@ test('bad configuration via the CLI: one-line errors, non-zero exit, no store cr
     ['missing protocol file', f(path.join(dir, 'nope.json')), new RegExp(`^error: ${dir}/nope\\.json: cannot read the protocol file \\(no such file\\)$`)],
     ['both protocol options', ['experiment', '--protocol', 'quick', '--protocol-file', 'x.json', '--results', results], /^error: give --protocol or --protocol-file, not both$/],
   ];
+  // a known backend that is not installed (as itself) here
+  for (const backend of ['tfjs-node-gpu', 'tfjs-node']) {
+    let installedAs: string | null = null;
+    try {
+      installedAs = (JSON.parse(fs.readFileSync(require.resolve(`@tensorflow/${backend}/package.json`), 'utf8')) as { name: string }).name;
+    } catch {
+      // not installed
+    }
+    if (installedAs !== `@tensorflow/${backend}`) {
+      cases.push([`backend ${backend} not installed`, [...q, '--backend', backend], new RegExp(`^error: backend ${backend} cannot be used: @tensorflow/${backend} is .*; use --backend wasm or auto$`)]);
+    }
+  }
   for (const [what, args, expected] of cases) {
     const r = runCli(args);
     assertCleanError(r, expected, what);

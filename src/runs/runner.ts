@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10, PROJECT_ROOT } from '../data/locate';
-import { runId, type RunConfig } from '../train/config';
+import { ConfigError, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/engine';
 import { executeRun } from './execute';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
@@ -67,6 +67,22 @@ function pidAlive(pid: number | null | undefined): boolean {
   }
 }
 
+/**
+ * A forced native backend must at least be installed as itself (not the danfojs-node alias) before
+ * anything is written; whether its binding loads is found out by the process that trains.
+ */
+function checkBackendInstalled(backend: BackendChoice): void {
+  if (backend !== 'tfjs-node' && backend !== 'tfjs-node-gpu') return;
+  const name = `@tensorflow/${backend}`;
+  let found: string | null = null;
+  try {
+    found = (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { name: string }).name;
+  } catch {
+    // not installed
+  }
+  if (found !== name) throw new ConfigError(`backend ${backend} cannot be used: ${name} is ${found ? `${found} (the danfojs-node alias), not the native binding` : 'not installed'}; use --backend wasm or auto`);
+}
+
 /** Default number of workers: the cores available to this process. */
 export function defaultWorkers(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -88,6 +104,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   const log = options.log ?? ((l: string) => console.log(l));
   const backend = options.backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(backend)) throw new Error(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  checkBackendInstalled(backend);
   const located = protocol.data === 'embedded' && !options.data
     ? { dir: EMBEDDED_DATA_DIR, description: `embedded CIFAR-10 subset at ${EMBEDDED_DATA_DIR} (protocol ${protocol.name} uses it unless --data is given)` }
     : locateCifar10(options.data);
