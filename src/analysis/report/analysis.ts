@@ -130,6 +130,8 @@ export interface ProtocolAnalysis {
   /** Data / budget of the runs (from the first run's configuration). */
   setup: { dataset: string; trainFraction: number | null; maxEpochs: number | null; batchSize: number | null; validationCount: number | null; testCount: number | null | undefined };
   runs: number;
+  /** How the runs' setup differs from the protocol's definition (shorter, subset data, fewer seeds): sentences. */
+  deviations: string[];
   arms: ArmAnalysis[];
   comparisons: MeasureComparison[];
   logRank: LogRankSummary[];
@@ -165,7 +167,8 @@ function survival(arm: string, points: { time: number; reached: boolean }[], uni
   const targetText = target != null ? `${+(target * 100).toFixed(2)}%` : 'the target';
   let note: string | null = null;
   if (km.nEvents === 0) {
-    note = `median not reached: all ${plural(points.length, 'run')} of ${arm} were censored (none reached ${targetText} within ${maxCensorTime} ${unit})`;
+    const budget = maxCensorTime === null ? '' : Number.isInteger(maxCensorTime) ? String(maxCensorTime) : maxCensorTime.toFixed(1);
+    note = `median not reached: all ${plural(points.length, 'run')} of ${arm} were censored (none reached ${targetText} within ${budget} ${unit})`;
   } else if (km.median.estimate === null) {
     note = `median not reached: fewer than half of the ${plural(points.length, 'run')} of ${arm} reached ${targetText} before being censored`;
   } else if (km.median.lower === null || km.median.upper === null) {
@@ -336,6 +339,17 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
   const target = pr[0]?.target ?? spec?.target ?? null;
   const data = (configured.data ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  const deviations: string[] = [];
+  if (spec && pr.length) {
+    const maxEpochs = num(configured.maxEpochs);
+    const fraction = num(data.trainFraction);
+    if (maxEpochs !== null && maxEpochs !== spec.maxEpochs) deviations.push(`at most ${maxEpochs} epochs instead of the protocol's ${spec.maxEpochs}`);
+    if (spec.data === 'any' && typeof data.dataset === 'string' && data.dataset !== 'cifar-10') deviations.push(`data ${data.dataset} instead of the full CIFAR-10`);
+    if (fraction !== null && fraction !== spec.trainFraction) deviations.push(`train fraction ${fraction} instead of ${spec.trainFraction}`);
+    if (target !== spec.target) deviations.push(`target ${target ?? 'none'} instead of ${spec.target ?? 'none'}`);
+    const perArm = Math.max(...withRuns.map((a) => pr.filter((r) => r.arm === a).length));
+    if (perArm < spec.seeds) deviations.push(`at most ${perArm} run${perArm === 1 ? '' : 's'} per arm instead of the protocol's ${spec.seeds}`);
+  }
   return {
     protocol, spec, target,
     stopAtTarget: typeof configured.stopAtTarget === 'boolean' ? configured.stopAtTarget : spec?.stopAtTarget ?? null,
@@ -345,6 +359,7 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
       validationCount: num(data.validationCount), testCount: data.testCount === null ? null : num(data.testCount) ?? undefined,
     },
     runs: pr.length,
+    deviations,
     arms: armResults,
     comparisons,
     logRank: target === null ? [] : [logRank('epochs', present, pr, epochs), logRank('seconds', present, pr, epochs)],

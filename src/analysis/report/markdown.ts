@@ -96,7 +96,8 @@ export function survivalMarkdown(p: ProtocolAnalysis): string {
         return [a.arm, a.kmEpochs ? e[0] : a.n === 0 ? 'no runs' : '0', a.kmEpochs ? e[1] : DASH, e[2], e[3], s[2], s[3]];
       })),
   );
-  const notes = p.arms.flatMap((a) => [a.kmEpochs?.note, a.kmSeconds?.note && a.kmSeconds.note !== a.kmEpochs?.note ? `${a.kmSeconds.note} (seconds)` : null]
+  const allCensored = (n: string | null | undefined) => !!n && n.startsWith('median not reached: all');
+  const notes = p.arms.flatMap((a) => [a.kmEpochs?.note, a.kmSeconds?.note && !allCensored(a.kmEpochs?.note) && a.kmSeconds.note !== a.kmEpochs?.note ? `${a.kmSeconds.note} (seconds)` : null]
     .filter((x): x is string => !!x).map((n) => `${a.arm}: ${n}`));
   const emptyArms = p.arms.filter((a) => !a.kmEpochs).map((a) => `${a.arm}: no finished runs, no Kaplan–Meier estimate`);
   const excluded = p.arms.flatMap((a) => a.survivalExcluded.map((x) => `${a.arm}: ${x} left out of the survival analysis`));
@@ -231,6 +232,10 @@ export function originalStudyMarkdown(ps: ProtocolAnalysis[]): string {
       ...(t ? [String(t.n), fmtPct(t.mean), t.ci ? ci(t.ci[0], t.ci[1], (v) => fmtPct(v)) : 'n = 1: no CI'] : [DASH, 'no full-182 runs of arm step in this store', DASH])]);
   }
   const out = [table(['quantity', 'original', 'original n', 'original 95% CI', 'ours: n', 'ours: estimate', 'ours: 95% CI'], rows)];
+  for (const name of ['race-to-85', 'full-182']) {
+    const p = ps.find((x) => x.protocol === name);
+    if (p?.deviations.length) out.push('', `Caution: the ${name} runs in this store deviate from the protocol (${p.deviations.join('; ')}), so their rows above are not a like-for-like comparison.`);
+  }
   out.push('', `The original study (${ORIGINAL_STUDY.title}) reported these medians and means without run counts or confidence intervals that this workspace has; ` +
     'ours are Kaplan–Meier medians with their 95% CI (censored runs included) and means with Student-t 95% CIs.');
   const quick = ps.find((x) => x.protocol === 'quick');
@@ -260,6 +265,9 @@ function setupMarkdown(p: ProtocolAnalysis): string {
   const arms = p.arms.filter((a) => a.description).map((a) => `- \`${a.arm}\`: ${a.description}`);
   if (arms.length) lines.push('', ...arms);
   if (p.spec?.notes.length) lines.push('', ...p.spec.notes.map((n) => `Note: ${n}.`));
+  if (p.deviations.length) {
+    lines.push('', `**These runs differ from the ${p.protocol} protocol**: ${p.deviations.join('; ')}. Their numbers describe this smaller setup and are not comparable with the original study's.`);
+  }
   if (p.notes.length) lines.push('', ...p.notes.map((n) => `- ${n[0].toUpperCase()}${n.slice(1)}.`));
   return lines.join('\n');
 }
