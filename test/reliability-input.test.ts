@@ -4,7 +4,7 @@
  * non-zero exit, and must write nothing to the results store (the file is not even created, or an
  * existing one is byte-for-byte unchanged). Also the checks of --protocol-file (src/runs/protocol-file.ts).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -30,6 +30,7 @@ const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync
 
 test('bad data via the CLI: missing, truncated, altered, bad label, wrong files: one error naming the file, no store created', () => {
   const base = makeMiniDataset({ train: 200, test: 20 });
+  after(() => fs.rmSync(base, { recursive: true, force: true }));
   const copy = () => {
     const d = tmpDir('ws-rel-data-');
     for (const f of fs.readdirSync(base)) fs.copyFileSync(path.join(base, f), path.join(d, f));
@@ -80,6 +81,7 @@ test('bad data via the CLI: missing, truncated, altered, bad label, wrong files:
 test('bad configuration via the CLI: one-line errors, non-zero exit, no store created', () => {
   const dir = tmpDir('ws-rel-config-');
   const data = makeMiniDataset({ train: 200, test: 20 });
+  after(() => fs.rmSync(data, { recursive: true, force: true }));
   const results = path.join(dir, 'results.sqlite');
   const pf = (name: string, o: Record<string, unknown>) => tinyProtocolFile(dir, o, name);
   const cosine = (extra: Record<string, unknown>) => [{ name: 'c', schedule: { kind: 'cosine', lrMax: 0.1, cycleLengthEpochs: 1, ...extra } }];
@@ -146,6 +148,7 @@ test('bad configuration via the CLI: one-line errors, non-zero exit, no store cr
 test('a results store from a newer schema version is refused by experiment and analyze, and left byte-for-byte unchanged', () => {
   const dir = tmpDir('ws-rel-schema-');
   const data = makeMiniDataset({ train: 200, test: 20 });
+  after(() => fs.rmSync(data, { recursive: true, force: true }));
   // as written by this code (WAL), and as a newer version might write it (rollback journal)
   const wal = path.join(dir, 'wal.sqlite');
   openResultsStore(wal).close();

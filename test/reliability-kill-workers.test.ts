@@ -6,8 +6,9 @@
  * - the parent CLI only: the workers notice the closed IPC channel and exit (src/runs/worker.ts), the
  *   runs stay 'running' with their finished epochs, and re-running restarts them from epoch 1.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpDir } from './helpers';
 import {
@@ -15,6 +16,7 @@ import {
 } from './fixtures/reliability/support';
 
 const data = makeMiniDataset();
+after(() => fs.rmSync(data, { recursive: true, force: true }));
 
 test('a crashed worker (kill -9 of one child of a 2-worker run) marks its run failed; the others go on; re-running trains it', async () => {
   const dir = tmpDir('ws-rel-worker-');

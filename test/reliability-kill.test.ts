@@ -9,8 +9,9 @@
  * a live parent) and re-running the protocol restarts it from epoch 1 (store.startRun deletes the
  * old attempt's epochs in the same transaction), then finishes it.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpDir } from './helpers';
 import { openResultsStore } from '../src/runs/store';
@@ -19,6 +20,7 @@ import {
 } from './fixtures/reliability/support';
 
 const data = makeMiniDataset();
+after(() => fs.rmSync(data, { recursive: true, force: true }));
 
 /** Re-runs the protocol and checks that the run is trained again from epoch 1 and finished. */
 function rerunAndCheck(args: string[], results: string, runId: string, maxEpochs: number, attempts: number) {

@@ -7,7 +7,7 @@
  * - the analysis refuses to pool runs whose configurations differ beyond the seed unless asked
  *   (loadResults allowMixedConfigs / --allow-mixed-configs).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +18,7 @@ import { configHash, type RunConfig } from '../src/train/config';
 import { epochNumbers, makeMiniDataset, readStore, runCli, tinyArgs, tinyProtocolFile } from './fixtures/reliability/support';
 
 const data = makeMiniDataset();
+after(() => fs.rmSync(data, { recursive: true, force: true }));
 
 test('divergence: NaN/Inf loss stops the run as diverged with the epoch in its error; the protocol goes on with the next run', () => {
   const dir = tmpDir('ws-rel-div-');
