@@ -5,3 +5,4 @@ export * from './prepare';
 export * from './execute';
 export * from './runner';
 export * from './csv';
+export * from './protocol-file';
