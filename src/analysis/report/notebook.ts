@@ -146,8 +146,11 @@ export class LiveValidationChart {
     return {
       data,
       layout: {
-        title: { text: this.opts.title ?? `Validation accuracy per epoch (live: ${this.count} epoch${this.count === 1 ? '' : 's'} of ${this.points.size} run${this.points.size === 1 ? '' : 's'})` },
-        xaxis: { title: { text: 'epoch' }, rangemode: 'tozero' },
+        title: {
+          text: this.opts.title ?? 'Validation accuracy per epoch (live)',
+          subtitle: { text: `${this.count} epoch record${this.count === 1 ? '' : 's'} of ${this.points.size} run${this.points.size === 1 ? '' : 's'} so far` },
+        },
+        xaxis: { title: { text: 'epoch' }, rangemode: 'tozero', ...(maxEpoch <= 20 ? { dtick: 1 } : {}) },
         yaxis: { title: { text: 'validation accuracy (%)' } },
         template: 'plotly_white',
         height: this.opts.height ?? 420,
