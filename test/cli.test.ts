@@ -61,3 +61,30 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   assert.match(analyze.stdout, /quick\s+cosine\s+1\s/);
   assert.match(analyze.stdout, /Welch t-tests/);
 });
+
+test('two experiments on one store at once never train the same run twice', async () => {
+  const dir = tmpDir();
+  const results = path.join(dir, 'r.sqlite');
+  const args = [CLI, 'experiment', '--protocol', 'quick', '--seeds', '1', '--max-epochs', '1', '--fraction', '0.02', '--batch-size', '32', '--workers', '1', '--results', results];
+  const { spawn } = await import('node:child_process');
+  const runOne = () => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn(process.execPath, args, { cwd: ROOT });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    p.on('exit', (code) => resolve({ code, out }));
+  });
+  const [a, b] = await Promise.all([runOne(), runOne()]);
+  assert.equal(a.code, 0, a.out);
+  assert.equal(b.code, 0, b.out);
+  const store = openResultsStore(results, { readonly: true });
+  const attempts = store.db.prepare('SELECT run_id, attempts, status FROM runs').all() as { attempts: number; status: string }[];
+  store.close();
+  assert.equal(attempts.length, 2);
+  for (const r of attempts) {
+    assert.equal(r.attempts, 1, 'each run trained exactly once');
+    assert.ok(['completed', 'censored'].includes(r.status));
+  }
+  const trained = [a.out, b.out].map((o) => Number(/trained (\d+)/.exec(o)?.[1] ?? NaN));
+  assert.equal(trained[0] + trained[1], 2, a.out + b.out);
+});

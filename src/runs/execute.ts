@@ -15,15 +15,19 @@ export interface ExecuteOptions {
   backend: BackendChoice;
   onEpoch?(record: EpochRecord, run: RunConfig): void;
   onProgress?: TrainHooks['onProgress'];
+  /** Called when the run is not trained because another process finished or is training it. */
+  onSkip?(reason: string): void;
 }
 
 let cachedCodeVersion: string | null | undefined;
 
 /**
  * Trains one run and records it. Errors inside training mark the run failed (with the message) and are rethrown.
- * @returns the final status
+ * The run is claimed atomically in the store first (see ResultsStore.claimRun): a run finished or being
+ * trained by another live process meanwhile is left alone and 'skipped' is returned.
+ * @returns the final status, or 'skipped'
  */
-export async function executeRun(config: RunConfig, options: ExecuteOptions, store?: ResultsStore): Promise<RunStatus> {
+export async function executeRun(config: RunConfig, options: ExecuteOptions, store?: ResultsStore): Promise<RunStatus | 'skipped'> {
   const engine = await selectEngine({ backend: options.backend });
   const own = !store;
   const db = store ?? openResultsStore(options.storePath);
@@ -31,11 +35,15 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
   try {
     const data = prepareRunData(options.dataDir, config.data);
     if (cachedCodeVersion === undefined) cachedCodeVersion = codeVersion();
-    db.startRun({
+    const claim = db.claimRun({
       runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: config as unknown as Record<string, unknown>,
       configHash: configHash(config), target: config.target, backend: engine.backend,
       versions: { ...engine.versions, node: process.version }, codeVersion: cachedCodeVersion,
     });
+    if (!claim.claimed) {
+      options.onSkip?.(claim.reason);
+      return 'skipped';
+    }
     try {
       const outcome = await trainRun(id, config, data, {
         onEpoch: (record, summary) => {

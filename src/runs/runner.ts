@@ -13,6 +13,7 @@ import { EMBEDDED_DATA_DIR, locateCifar10, PROJECT_ROOT } from '../data/locate';
 import { ConfigError, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/engine';
 import { executeRun } from './execute';
+import { processAlive } from './process';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
 import { openResultsStore } from './store';
 import type { EpochRecord, RunRecord, RunStatus } from './types';
@@ -48,24 +49,6 @@ export interface ProtocolResult {
 }
 
 const FINISHED: RunStatus[] = ['completed', 'censored', 'diverged'];
-
-function pidAlive(pid: number | null | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // kill(pid, 0) also succeeds on a zombie: a worker orphaned by a killed parent that has exited but
-  // is not reaped (e.g. under a container's init) would keep its run "being trained" forever
-  if (!fs.existsSync('/proc/self/stat')) return true;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A forced native backend must at least be installed as itself (not the danfojs-node alias) before
@@ -116,6 +99,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   const store = openResultsStore(resultsPath);
   const pending: RunConfig[] = [];
   let skipped = 0;
+  let busy = 0;
   for (const c of runs) {
     const existing = store.getRun(runId(c));
     if (existing && FINISHED.includes(existing.status)) {
@@ -123,15 +107,15 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       continue;
     }
     const row = existing as (RunRecord & { pid?: number }) | null;
-    if (row?.status === 'running' && pidAlive(store.db.prepare('SELECT pid FROM runs WHERE run_id = ?').pluck().get(row.runId) as number) &&
+    if (row?.status === 'running' && processAlive(store.db.prepare('SELECT pid FROM runs WHERE run_id = ?').pluck().get(row.runId) as number) &&
         store.db.prepare('SELECT host FROM runs WHERE run_id = ?').pluck().get(row.runId) === os.hostname()) {
       log(`skip ${row.runId}: being trained by another live process`);
-      skipped++;
+      busy++;
       continue;
     }
     pending.push(c);
   }
-  log(`protocol ${protocol.name}: ${runs.length} runs (${protocol.arms.map((a) => a.name).join(', ')}), ${skipped} already finished, ${pending.length} to train; results in ${resultsPath}`);
+  log(`protocol ${protocol.name}: ${runs.length} runs (${protocol.arms.map((a) => a.name).join(', ')}), ${skipped} already finished, ${busy ? `${busy} being trained by another process, ` : ''}${pending.length} to train; results in ${resultsPath}`);
 
   const workers = Math.min(options.workers ?? defaultWorkers(), pending.length);
   const progressBar = options.progressBar ?? !!process.stdout.isTTY;
@@ -166,9 +150,14 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   let failed = 0;
   let trained = 0;
   // final status as logged; a diverged run's line says where (epoch, iteration) from its stored error
-  const outcome = (id: string, status: RunStatus | undefined) => {
+  const outcome = (id: string, status: RunStatus | 'skipped' | undefined, reason?: string) => {
+    if (status === 'skipped') return `skipped: ${reason ?? 'finished or being trained by another process'}`;
     const error = status === 'diverged' ? store.getRun(id)?.error : null;
     return error ? `${status}: ${error}` : String(status);
+  };
+  const count = (status: RunStatus | 'skipped' | undefined) => {
+    if (status === 'skipped') skipped++;
+    else trained++;
   };
   const execOptions = { storePath: resultsPath, dataDir: located.dir, backend };
 
@@ -176,9 +165,10 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     for (const c of pending) {
       const id = runId(c);
       try {
-        const status = await executeRun(c, { ...execOptions, onEpoch, onProgress: (p) => bar(id, c, p) }, store);
-        log(`[${c.protocol} ${c.arm} seed ${c.seed}] ${outcome(id, status)}`);
-        trained++;
+        let reason: string | undefined;
+        const status = await executeRun(c, { ...execOptions, onEpoch, onProgress: (p) => bar(id, c, p), onSkip: (r) => { reason = r; } }, store);
+        log(`[${c.protocol} ${c.arm} seed ${c.seed}] ${outcome(id, status, reason)}`);
+        count(status);
       } catch (e) {
         failed++;
         log(`[${c.protocol} ${c.arm} seed ${c.seed}] failed: ${(e as Error).message}`);
@@ -204,7 +194,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
           if (current) child.send({ type: 'run', config: current, options: execOptions });
           else child.send({ type: 'exit' });
         };
-        child.on('message', (m: { type: string; runId?: string; status?: RunStatus; message?: string; record?: EpochRecord; config?: RunConfig } & Record<string, number>) => {
+        child.on('message', (m: { type: string; runId?: string; status?: RunStatus | 'skipped'; reason?: string; message?: string; record?: EpochRecord; config?: RunConfig } & Record<string, number>) => {
           if (m.type === 'ready') next();
           else if (m.type === 'epoch' && m.record && m.config) onEpoch(m.record, m.config);
           else if (m.type === 'progress' && current) bar(m.runId!, current, m as unknown as { epoch: number; iterationInEpoch: number; iterationsPerEpoch: number; loss: number });
@@ -212,8 +202,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
             progress.delete(runId(current));
             if (progressBar) process.stdout.write('\r\x1b[K');
             if (m.type === 'done') {
-              trained++;
-              log(`[${current.protocol} ${current.arm} seed ${current.seed}] ${outcome(runId(current), m.status)}`);
+              count(m.status);
+              log(`[${current.protocol} ${current.arm} seed ${current.seed}] ${outcome(runId(current), m.status, m.reason)}`);
             } else {
               failed++;
               log(`[${current.protocol} ${current.arm} seed ${current.seed}] failed: ${m.message}`);
@@ -251,5 +241,5 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   if (progressBar) process.stdout.write('\r\x1b[K');
   const result = store.listRuns({ protocol: protocol.name }).filter((r) => runs.some((c) => runId(c) === r.runId));
   store.close();
-  return { protocol: protocol.name, dataDir: located.dir, resultsPath, trained, skipped, failed, runs: result };
+  return { protocol: protocol.name, dataDir: located.dir, resultsPath, trained, skipped: skipped + busy, failed, runs: result };
 }

@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import Database from 'better-sqlite3';
+import { processAlive } from './process';
 import type { EpochRecord, RunRecord, RunStatus } from './types';
 
 /** Schema version written by this code; a newer store is refused. */
@@ -88,6 +90,13 @@ export interface ResultsStore {
    * in the same transaction: an unfinished run restarts from epoch 1 (no mid-run checkpoints).
    */
   startRun(start: RunStart): void;
+  /**
+   * Atomically claims a run for this process: like startRun, unless the run is already finished
+   * (completed, censored, diverged) or is 'running' in another live process on this host, which are
+   * left untouched. Two processes training the same store can therefore never train the same run at once.
+   * @returns claimed, or the reason it was not
+   */
+  claimRun(start: RunStart): { claimed: true } | { claimed: false; reason: string };
   /** Writes one finished epoch and the run's summary columns in one transaction. */
   recordEpoch(record: EpochRecord, summary: Partial<RunRecord>): void;
   /** Sets the final status (completed, censored, failed, diverged). */
@@ -222,6 +231,18 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
     });
   });
 
+  const claimRun = db.transaction((s: RunStart): { claimed: true } | { claimed: false; reason: string } => {
+    const row = db.prepare('SELECT status, host, pid FROM runs WHERE run_id = ?').get(s.runId) as { status: RunStatus; host: string | null; pid: number | null } | undefined;
+    if (row && (row.status === 'completed' || row.status === 'censored' || row.status === 'diverged')) {
+      return { claimed: false, reason: `already finished (${row.status})` };
+    }
+    if (row && row.status === 'running' && row.pid !== process.pid && row.host === os.hostname() && processAlive(row.pid)) {
+      return { claimed: false, reason: `being trained by another live process (pid ${row.pid})` };
+    }
+    startRun(s);
+    return { claimed: true };
+  });
+
   return {
     file: abs,
     db,
@@ -246,6 +267,7 @@ export function openResultsStore(file: string, options: { readonly?: boolean } =
       return runIds.flatMap((id) => stmt.all(id) as EpochRecord[]);
     },
     startRun: (s) => startRun.immediate(s),
+    claimRun: (s) => claimRun.immediate(s),
     recordEpoch: (r, s) => recordEpoch.immediate(r, s),
     finishRun(runId, f) {
       db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?').run(f.status, f.error ?? null, now(), runId);

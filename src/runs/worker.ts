@@ -26,12 +26,14 @@ process.on('message', (m: RunMessage | { type: 'exit' }) => {
     process.exit(0);
   }
   const id = runId(m.config);
+  let reason: string | undefined;
   executeRun(m.config, {
     ...m.options,
+    onSkip: (r) => { reason = r; },
     onEpoch: (record, config) => { void send({ type: 'epoch', record, config }); },
     onProgress: (p) => { void send({ type: 'progress', runId: id, ...p }); },
   }).then(
-    (status) => send({ type: 'done', runId: id, status }),
+    (status) => send({ type: 'done', runId: id, status, reason }),
     (e: Error) => send({ type: 'error', runId: id, message: e.message }),
   );
 });
