@@ -32,7 +32,9 @@ commands:
   analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE] [--allow-mixed-configs]
   export-csv [--results FILE] [--out DIR]
   export-charts [--protocol NAME] [--results FILE] [--out DIR] [--formats png,svg,html] [--scale N]
-  report [--results FILE] [--out FILE]
+  report [--protocol NAME] [--results FILE] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
+  --workers 0                    trains in this process instead of worker processes
+  --version                      versions of the workspace and its engine packages
   download                       fetch and verify the official CIFAR-10 binary archive into data/
   protocols                      list the protocols`;
 
@@ -44,6 +46,7 @@ const OPTIONS = {
   fraction: { type: 'string' }, arms: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' },
   workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
   formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -95,8 +98,11 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
 function analyze(v: Values, protocol?: string): void {
   const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
   if (v['protocol-file']) protocol = loadProtocolFile(v['protocol-file']).name;
-  else if (protocol) getProtocol(protocol);
   const { runs, notes } = loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  if (protocol && runs.length === 0) {
+    const present = [...new Set(loadResults(file, { allowMixedConfigs: true }).runs.map((r) => r.protocol))];
+    throw new Error(`${file}: no runs of protocol "${protocol}" (the store has ${present.length ? `runs of: ${present.join(', ')}` : 'no runs'})`);
+  }
   notes.forEach((n) => console.log(`note: ${n}`));
   console.log(`results: ${file}`);
   console.log(analysisText(runs));
@@ -111,6 +117,20 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values: v, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (v.version) {
+    const pkg = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+    const own = require(path.join(__dirname, '..', 'package.json')) as { name: string; version: string };
+    console.log(`${own.name} ${own.version}; @tensorflow/tfjs ${pkg('@tensorflow/tfjs')}, @tensorflow/tfjs-backend-wasm ${pkg('@tensorflow/tfjs-backend-wasm')}, node ${process.version}`);
+    return;
+  }
+  if (command === 'start' || command === 'experiment') {
+    process.once('SIGINT', () => {
+      const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+      console.error(`\ninterrupted: every finished epoch is saved in ${file}; run the same command again to skip finished runs ` +
+        'and restart unfinished ones from epoch 1');
+      process.exit(130);
+    });
+  }
   if (v.help || !command) {
     console.log(USAGE);
     if (!command && !v.help) process.exitCode = 2;

@@ -110,7 +110,7 @@ test('every run records configuration, seed, code version, package versions and 
   assert.match(r2.stdout, /0 already finished, 1 to train/);
 
   assert.throws(() => loadResults(results, { protocol: 'prov' }), (e: Error) => e instanceof PoolingError &&
-    /refusing to pool prov\/sgdr: runs with 2 different configurations \(hashes [0-9a-f]{12}, [0-9a-f]{12}\)/.test(e.message) && /--allow-mixed-configs/.test(e.message));
+    /refusing to pool prov\/sgdr: runs with 2 different configurations \(hashes [0-9a-f]{12}, [0-9a-f]{12}; maxEpochs: [12] vs [12]\)/.test(e.message) && /--allow-mixed-configs/.test(e.message));
   const mixed = loadResults(results, { protocol: 'prov', allowMixedConfigs: true });
   assert.equal(mixed.runs.length, 3);
   assert.equal(mixed.epochs.length, 4);

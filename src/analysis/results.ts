@@ -12,6 +12,27 @@ export interface LoadedResults {
   notes: string[];
 }
 
+/** Flattens a configuration to dotted keys -> JSON values. */
+function flatten(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = JSON.stringify(value);
+  }
+  return out;
+}
+
+/**
+ * Fields (dotted paths) in which two run configurations differ, ignoring the seed.
+ * @returns e.g. ['maxEpochs: 3 vs 1', 'data.trainFraction: 0.5 vs 0.05']
+ */
+export function configDifferences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const fa = flatten(a);
+  const fb = flatten(b);
+  return [...new Set([...Object.keys(fa), ...Object.keys(fb)])].filter((k) => k !== 'seed' && fa[k] !== fb[k])
+    .map((k) => `${k}: ${fa[k] ?? 'absent'} vs ${fb[k] ?? 'absent'}`);
+}
+
 /** Pooling error: names the arm and the differing configurations. */
 export class PoolingError extends Error {
   constructor(message: string) {
@@ -40,7 +61,12 @@ export function loadResults(file: string, options: { protocol?: string; allowMix
     }
     for (const [arm, hashes] of byArm) {
       if (hashes.size > 1) {
-        const msg = `${arm}: runs with ${hashes.size} different configurations (hashes ${[...hashes].join(', ')}), e.g. different epochs, target or data`;
+        const [h1, h2] = [...hashes];
+        const armRuns = runs.filter((r) => `${r.protocol}/${r.arm}` === arm);
+        const c1 = armRuns.find((r) => (r.configHash ?? '') === h1)!.config;
+        const c2 = armRuns.find((r) => (r.configHash ?? '') === h2)!.config;
+        const diff = configDifferences(c1, c2).slice(0, 4).join('; ');
+        const msg = `${arm}: runs with ${hashes.size} different configurations (hashes ${[...hashes].join(', ')}; ${diff})`;
         if (!options.allowMixedConfigs) {
           throw new PoolingError(`${file}: refusing to pool ${msg}; analyse one configuration (delete or move the others) or pass --allow-mixed-configs`);
         }

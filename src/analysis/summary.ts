@@ -115,8 +115,8 @@ const fmt = (x: number | null, digits = 2) => (x === null || x === undefined ? '
 
 /** Plain-text table of arm summaries (fixed-width columns). */
 export function formatArmTable(rows: ArmSummary[]): string {
-  const header = ['protocol', 'arm', 'n', 'reached', 'censored', 'diverged', 'failed', 'target', 'epochs mean', 'median', 'sd', 'seconds mean', 'median', 'sd', 'test error mean', 'sd'];
-  const body = rows.map((r) => [r.protocol, r.arm, String(r.n), String(r.reached), String(r.censored), String(r.diverged), String(r.failed),
+  const header = ['protocol', 'arm', 'n', 'reached', 'censored', 'diverged', 'failed', 'running', 'target', 'epochs mean', 'median', 'sd', 'seconds mean', 'median', 'sd', 'test error mean', 'sd'];
+  const body = rows.map((r) => [r.protocol, r.arm, String(r.n), String(r.reached), String(r.censored), String(r.diverged), String(r.failed), String(r.running),
     r.target === null ? '-' : String(r.target), fmt(r.epochsMean), fmt(r.epochsMedian, 1), fmt(r.epochsSd), fmt(r.secondsMean, 1),
     fmt(r.secondsMedian, 1), fmt(r.secondsSd, 1), r.testErrorMean === null ? '-' : `${(100 * r.testErrorMean).toFixed(2)}%`,
     r.testErrorSd === null ? '-' : `${(100 * r.testErrorSd).toFixed(2)}%`]);

@@ -28,7 +28,8 @@ export type DataSource = 'flag' | 'env' | 'downloaded' | 'embedded';
  */
 export function locateCifar10(flag?: string, env: NodeJS.ProcessEnv = process.env): { dir: string; source: DataSource; description: string } {
   const check = (dir: string, what: string) => {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${what} ${dir}: directory does not exist`);
+    if (!fs.existsSync(dir)) throw new Error(`${what} ${dir}: directory does not exist`);
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`${what} ${dir}: is a file, not a directory (give the folder holding data_batch_1.bin ... test_batch.bin)`);
     return path.resolve(dir);
   };
   if (flag) {

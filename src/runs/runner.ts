@@ -73,7 +73,7 @@ export function defaultWorkers(): number {
 
 function formatEpoch(r: EpochRecord, c: RunConfig): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  return `[${c.protocol} ${c.arm} seed ${c.seed}] epoch ${r.epoch}/${c.maxEpochs}  lr ${r.learningRate.toPrecision(3)}  ` +
+  return `[${c.protocol} ${c.arm} seed ${c.seed}] epoch ${r.epoch}/${c.maxEpochs}  last lr ${r.learningRate.toPrecision(3)}  ` +
     `train loss ${r.trainLoss.toFixed(3)} acc ${pct(r.trainAccuracy)}  val acc ${pct(r.validationAccuracy)}  ` +
     `test acc ${pct(r.testAccuracy)}  ${r.trainSeconds.toFixed(1)} s train / ${r.totalSeconds.toFixed(1)} s total`;
 }
@@ -94,6 +94,10 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   const dataset = loadCifar10(located.dir); // verifies every file (size, md5, labels) before training
   log(`data: ${located.description}: ${dataset.train.count} training-file images, ${dataset.test.count} test images, md5 verified`);
   const { runs, warnings } = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides);
+  if (protocol.data === 'any' && dataset.manifest.name !== 'cifar-10') {
+    warnings.unshift(`protocol ${protocol.name} is defined on the full CIFAR-10 set, but the data found is "${dataset.manifest.name}" ` +
+      `(${dataset.train.count} training images): results will not be comparable to the study. Use --data DIR, CIFAR10_DIR, or npm run data:cifar10`);
+  }
   warnings.forEach((w) => log(`warning: ${w}`));
   const resultsPath = path.resolve(options.results ?? DEFAULT_RESULTS_PATH);
   const store = openResultsStore(resultsPath);
@@ -115,7 +119,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     }
     pending.push(c);
   }
-  log(`protocol ${protocol.name}: ${runs.length} runs (${protocol.arms.map((a) => a.name).join(', ')}), ${skipped} already finished, ${busy ? `${busy} being trained by another process, ` : ''}${pending.length} to train; results in ${resultsPath}`);
+  log(`protocol ${protocol.name}: ${runs.length} runs (${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skipped} already finished, ${busy ? `${busy} being trained by another process, ` : ''}${pending.length} to train; results in ${resultsPath}`);
 
   const workers = Math.min(options.workers ?? defaultWorkers(), pending.length);
   const progressBar = options.progressBar ?? !!process.stdout.isTTY;
