@@ -23,9 +23,10 @@ export const CHART_PALETTE: readonly string[] = [
 const KNOWN_ARMS: ReadonlyArray<{ test: RegExp; color: string }> = [
   { test: /^(step|step[-_ ]?decay|resnet|multistep)/i, color: '#0072B2' },
   { test: /^(constant|const|fixed)/i, color: '#7F7F7F' },
-  { test: /(cycle|c|len)[-_ =]?0*14(?!\d)/i, color: '#009E73' },
-  { test: /(cycle|c|len)[-_ =]?0*7(?!\d)/i, color: '#CC79A7' },
-  { test: /(cycle|c|len)[-_ =]?0*1(?!\d)/i, color: '#E69F00' },
+  // SGDR cycle lengths: "cycle14", "c-14", "len_14", and the protocols' "cosine-14" / "sgdr-14".
+  { test: /(cycle|c|len|cos|cosine|sgdr)[-_ =]?0*14(?!\d)/i, color: '#009E73' },
+  { test: /(cycle|c|len|cos|cosine|sgdr)[-_ =]?0*7(?!\d)/i, color: '#CC79A7' },
+  { test: /(cycle|c|len|cos|cosine|sgdr)[-_ =]?0*1(?!\d)/i, color: '#E69F00' },
   { test: /^(cos|cosine|sgdr|warm)/i, color: '#D55E00' },
 ];
 
@@ -47,7 +48,8 @@ export function orderArms(present: Iterable<string>, preferred?: readonly string
 
 /**
  * Colour of each arm: explicit `overrides` first, then the fixed colour of a well-known arm name
- * (step, constant, cosine/SGDR, cycle 1/7/14), then unused palette colours in natural-sort order.
+ * (step, constant, cosine/SGDR, cycle 1/7/14 as in "cycle7", "c14" or the
+ * protocols' "cosine-7" / "cosine-14"), then unused palette colours in natural-sort order.
  */
 export function armColors(arms: Iterable<string>, overrides: Record<string, string> = {}): Record<string, string> {
   const list = [...new Set(arms)].sort(compareArmNames);

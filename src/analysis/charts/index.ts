@@ -10,7 +10,7 @@ export { validationCurvesFigure, validationSummaryByArm } from './validation';
 export type { ValidationCurvesOptions, ValidationEpochSummary } from './validation';
 export { timeToTargetFigure, timeToTargetPoints } from './timeToTarget';
 export type { TimeToTargetMetric, TimeToTargetPoint, TimeToTargetData, TimeToTargetFigureOptions } from './timeToTarget';
-export { kaplanMeierFigure, kaplanMeierCensorTimes } from './kaplanMeier';
+export { kaplanMeierFigure, kaplanMeierCensorTimes, kaplanMeierLastObservation } from './kaplanMeier';
 export type { KaplanMeierCurveInput, KaplanMeierFigureOptions } from './kaplanMeier';
 export { testErrorFigure, originalStudyErrorForArm, RESNET20_PAPER_TEST_ERROR, ORIGINAL_STUDY_TEST_ERROR } from './testError';
 export type { TestErrorFigureOptions } from './testError';

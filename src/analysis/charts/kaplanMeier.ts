@@ -36,7 +36,10 @@ export interface KaplanMeierFigureOptions extends CommonFigureOptions {
   timeLabel?: string;
   /** Target accuracy (fraction) used in the title / y label. */
   target?: number | null;
-  /** Extend every curve horizontally to this time (default: the largest time or censoring time). */
+  /**
+   * Right end of the x axis (default: the largest event or censoring time of all arms). Curves are
+   * never extended to it: each arm's curve ends at that arm's own last observation.
+   */
   maxTime?: number;
   /** Draw the dashed 0.5 line where the median time can be read off (default true). */
   showMedianLine?: boolean;
@@ -73,12 +76,24 @@ function survivalAt(time: readonly number[], survival: readonly number[], t: num
 }
 
 /**
+ * Last observation of one arm: its largest event or censoring time (0 when it has none). The
+ * Kaplan-Meier estimate is undefined after it, so the arm's curve ends there.
+ */
+export function kaplanMeierLastObservation(c: KaplanMeierCurveInput, censorTimes: readonly number[] = kaplanMeierCensorTimes(c)): number {
+  const all = [...c.time, ...censorTimes].filter((t) => Number.isFinite(t));
+  return all.length ? Math.max(...all) : 0;
+}
+
+/**
  * Kaplan-Meier step curves ("hv" line shape) of the fraction of runs that have NOT yet reached
- * the target vs time (epochs by default), one per arm, starting at (0, 1) and extended flat to the
- * last observation; censored runs are marked with vertical tick marks ("line-ns-open") on the curve.
+ * the target vs time (epochs by default), one per arm, starting at (0, 1) and extended flat to that
+ * arm's own last observation (its last event or censoring time, {@link kaplanMeierLastObservation})
+ * and no further: beyond it the arm has no runs left to estimate anything from. Censored runs are
+ * marked with vertical tick marks ("line-ns-open") on the curve.
  *
- * Traces per arm: optional `"<arm> CI lower"` + `"<arm> CI"` band (when lower/upper are given), `"<arm> (n=k)"`
- * (step line; x = [0, ...time, end], y = [1, ...survival, last]), and `"<arm> censored"` markers (x = censoring times, y = survival there).
+ * Traces per arm: optional `"<arm> CI lower"` + `"<arm> CI"` band (when lower/upper are given; it
+ * ends where the curve ends), `"<arm> (n=k)"` (step line; x = [0, ...time, last], y = [1, ...survival, S(last)],
+ * `meta.lastObservation` = last), and `"<arm> censored"` markers (x = censoring times, y = survival there).
  */
 export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts: KaplanMeierFigureOptions = {}): PlotlyFigure {
   const arms = orderArms(curves.map((c) => c.arm), opts.arms);
@@ -90,6 +105,8 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
   for (const arm of arms) {
     const c = curves.find((k) => k.arm === arm)!;
     const color = colors[arm];
+    // Each arm's curve (and band) ends at its own last event or censoring time.
+    const armEnd = kaplanMeierLastObservation(c, censorByArm.get(arm) ?? []);
     const x: number[] = [0];
     const y: number[] = [1];
     for (let i = 0; i < c.time.length; i++) {
@@ -101,8 +118,8 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
       y.push(clean(c.survival[i]));
     }
     const last = y[y.length - 1];
-    if (x[x.length - 1] < end) {
-      x.push(end);
+    if (x[x.length - 1] < armEnd) {
+      x.push(armEnd);
       y.push(last);
     }
     if (c.lower && c.upper && (opts.showConfidenceBand ?? true)) {
@@ -124,8 +141,8 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
         lo.push(clean(lv));
         hi.push(clean(uv));
       }
-      if (lx[lx.length - 1] < end) {
-        lx.push(end);
+      if (lx[lx.length - 1] < armEnd) {
+        lx.push(armEnd);
         lo.push(lo[lo.length - 1]);
         hi.push(hi[hi.length - 1]);
       }
@@ -141,6 +158,7 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
       x,
       y,
       line: { shape: 'hv', color, width: 2.5 },
+      meta: { arm, lastObservation: clean(armEnd) },
       hovertemplate: `${arm}<br>%{x} ${opts.timeLabel ?? 'epochs'}: %{y:.2f} not yet at target<extra></extra>`,
     });
     const ct = censorByArm.get(arm) ?? [];
@@ -173,8 +191,9 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
   const layout: Record<string, unknown> = {
     title: {
       text: opts.title ?? `Kaplan-Meier: runs not yet at ${targetText} validation accuracy`,
-      subtitle: { text: 'lines: estimated fraction of runs not yet at the target; shaded: pointwise confidence band; ticks: censored runs (never reached it)' },
+      subtitle: { text: "lines: estimated fraction of runs not yet at the target, each ending at its arm's last observation (last event or censoring)<br>shaded: pointwise confidence band; ticks: censored runs (never reached it)" },
     },
+    margin: { t: 106 },
     xaxis: { title: { text: timeLabel }, rangemode: 'tozero', range: [0, end * 1.02] },
     yaxis: { title: { text: `fraction of runs not yet at ${targetText}` }, range: [-0.02, 1.05] },
     template: 'plotly_white',

@@ -56,6 +56,7 @@ export function originalStudyErrorForArm(arm: string, runs: readonly RunRecord[]
  * the arm mean with a Student-t confidence interval (error bar, default 95%), a horizontal dashed
  * line at the ResNet paper's 8.75%, and the original study's mean error for the arm as a diamond.
  * Arms are at x = 0, 1, ... (tick labels = arm names). Runs without finalTestAccuracy are skipped.
+ * The subtitle names only the markers drawn (diamonds only when some arm has an original-study figure).
  *
  * Traces: per arm `"<arm> runs (n=k)"` (customdata = runIds), `"<arm> mean ± 95% CI"` (one point,
  * `error_y.array` = [half width], `meta` = { mean, lower, upper, n }); then `"original study ..."`
@@ -130,7 +131,15 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
   const layout: Record<string, unknown> = {
     title: {
       text: opts.title ?? 'Final test error of ResNet-20 on CIFAR-10',
-      subtitle: { text: `points: runs; squares: mean ± ${levelText}; diamonds: original study; dashed: ResNet paper` },
+      // Only what is drawn: no "diamonds" without original-study markers, no "dashed" without the paper line.
+      subtitle: {
+        text: [
+          'points: runs',
+          `squares: mean ± ${levelText}`,
+          original.length > 0 ? `diamonds: original study (${original.map((o) => o.arm).join(', ')})` : null,
+          paper !== null ? `dashed: ResNet paper (${fmt(paper)}%)` : null,
+        ].filter((x): x is string => x !== null).join('; '),
+      },
     },
     xaxis: {
       title: { text: 'learning-rate schedule (arm)' },

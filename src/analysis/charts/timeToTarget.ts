@@ -72,10 +72,10 @@ export interface TimeToTargetFigureOptions extends CommonFigureOptions {
   /** Target accuracy (fraction) for titles; defaults to the runs' common `target`. */
   target?: number | null;
   /**
-   * Whether the box statistics include censored runs at their censoring time (default true).
-   * When every censoring time exceeds every observed time (censoring at the end of the epoch budget)
-   * the median stays exact as long as fewer than half of an arm's runs are censored; the upper
-   * quartile / whisker are then lower bounds.
+   * Whether the box statistics include censored runs at their censoring time (default false: boxes
+   * over the runs that reached the target only). A censoring time is a lower bound, not a measured
+   * time, so including it mixes the two (e.g. a box median of 4.5 epochs where the Kaplan–Meier
+   * median is 3); the censored runs are drawn as open markers either way.
    */
   boxIncludesCensored?: boolean;
   /** Total jitter width of the points in arm-position units (default 0.3). */
@@ -84,12 +84,16 @@ export interface TimeToTargetFigureOptions extends CommonFigureOptions {
 
 /**
  * Time to the validation-accuracy target per arm: a box (type-7 quartiles, Tukey whiskers,
- * precomputed so the data are explicit) and every run as a jittered point. Runs that reached the
- * target are filled circles; right-censored runs are open triangles at their censoring time, with
- * a legend entry saying they are lower bounds. Arms are at x = 0, 1, 2, ... (tick labels = arm names).
+ * precomputed so the data are explicit) over the runs that reached the target (unless
+ * `boxIncludesCensored`), and every run as a jittered point. Runs that reached the target are
+ * filled circles; right-censored runs are open triangles at their censoring time, with a legend
+ * entry saying they are lower bounds; the subtitle says how many censored runs are plotted as lower
+ * bounds. An arm whose runs are all censored has no box (the subtitle names it); when no run at all
+ * reached the target there is no box and the title says so. Arms are at x = 0, 1, 2, ... (tick labels = arm names).
  *
- * Traces per arm: box `"<arm>"` (x = [i], q1/median/q3/lowerfence/upperfence/mean arrays),
- * `"<arm>: reached target"` points, and (only when there are any) `"<arm>: censored ..."` points.
+ * Traces per arm: box `"<arm>"` (x = [i], q1/median/q3/lowerfence/upperfence/mean arrays,
+ * `meta` = { arm, n, includesCensored }), `"<arm>: reached target"` points, and (only when there are
+ * any) `"<arm>: censored ..."` points.
  * Each point trace has `customdata` = runIds. Excluded runs (running/failed/diverged) are listed in
  * an annotation.
  */
@@ -104,13 +108,16 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
   const targetText = target != null ? `${fmt(target * 100)}%` : 'target';
   const unit = metric === 'epochs' ? 'epochs' : 'training seconds';
   const data: PlotlyTrace[] = [];
+  const includeCensored = opts.boxIncludesCensored ?? false;
+  const noBox: string[] = [];
 
   arms.forEach((arm, i) => {
     const color = colors[arm];
     const armPoints = points.filter((p) => p.arm === arm);
     const reached = armPoints.filter((p) => p.reached);
     const censored = armPoints.filter((p) => !p.reached);
-    const boxValues = (opts.boxIncludesCensored ?? true ? armPoints : reached).map((p) => p.time);
+    const boxValues = (includeCensored ? armPoints : reached).map((p) => p.time);
+    if (boxValues.length === 0 && armPoints.length > 0) noBox.push(arm);
     if (boxValues.length > 0) {
       const s = boxStats(boxValues);
       data.push({
@@ -130,6 +137,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
         fillcolor: withAlpha(color, 0.15),
         showlegend: false,
         hoverinfo: 'y',
+        meta: { arm, n: boxValues.length, includesCensored: includeCensored && censored.length > 0 },
       });
     }
     const pointTrace = (ps: typeof armPoints, isCensored: boolean): PlotlyTrace => ({
@@ -152,11 +160,29 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     if (censored.length > 0) data.push(pointTrace(censored, true));
   });
 
+  const nReached = points.filter((p) => p.reached).length;
+  const nCensored = points.length - nReached;
+  const where = metric === 'epochs' ? 'the epochs completed' : 'their last training time';
+  const censoredText = nCensored === 0
+    ? 'no run was censored'
+    : `open triangles: ${nCensored} censored run${nCensored === 1 ? '' : 's'} (never reached ${targetText}) plotted as lower bound${nCensored === 1 ? '' : 's'} at ${where}`;
+  // Subtitle lines (joined with <br>): what the boxes are, then the censored runs.
+  const lines: string[] = [];
+  let title = opts.title ?? `Time to ${targetText} validation accuracy (${unit})`;
+  if (points.length > 0 && nReached === 0) {
+    title += ': no run reached the target';
+    lines.push(`no box: all ${points.length} run${points.length === 1 ? '' : 's'} censored`, censoredText);
+  } else {
+    lines.push(includeCensored && nCensored > 0
+      ? 'box: quartiles and 1.5 IQR whiskers over all runs, censoring times counted as if measured (the upper part is a lower bound)'
+      : `box: quartiles and 1.5 IQR whiskers of the ${nReached} run${nReached === 1 ? '' : 's'} that reached ${targetText} (filled points)`);
+    lines.push(censoredText + (includeCensored || nCensored === 0 ? '' : ', not in the boxes') +
+      (noBox.length ? `; no box for ${noBox.join(', ')} (all ${noBox.length === 1 ? 'its' : 'their'} runs censored)` : ''));
+  }
+  const subtitle = lines.join('<br>');
   const layout: Record<string, unknown> = {
-    title: {
-      text: opts.title ?? `Time to ${targetText} validation accuracy (${unit})`,
-      subtitle: { text: `box: quartiles and 1.5 IQR whiskers; points: runs; open triangles: right-censored runs (never reached the target), placed at ${metric === 'epochs' ? 'the epochs completed' : 'their last training time'}` },
-    },
+    title: { text: title, subtitle: { text: subtitle } },
+    margin: { t: 70 + 18 * lines.length },
     xaxis: {
       title: { text: 'learning-rate schedule (arm)' },
       tickmode: 'array',

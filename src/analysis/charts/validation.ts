@@ -7,11 +7,16 @@ export interface ValidationCurvesOptions extends CommonFigureOptions {
   /** Validation-accuracy target as a fraction (e.g. 0.85), drawn as a horizontal dashed line. Omit for none. */
   target?: number | null;
   /**
-   * Minimum number of runs of an arm that must have an epoch for the arm's median / IQR to be
-   * drawn at that epoch (default 1). Runs stop at different epochs (e.g. when they reach the
-   * target), so late-epoch statistics describe only the runs still training.
+   * Minimum number of runs in an arm's statistics at an epoch (still training plus carried
+   * forward, see {@link validationSummaryByArm}) for its median / IQR to be drawn there (default 1).
    */
   minRuns?: number;
+  /**
+   * Carry each finished run's last validation accuracy forward to the arm's last epoch in the
+   * median / IQR (default true; see {@link validationSummaryByArm}). `false` gives the statistics of
+   * the runs still training only, which after runs stop at the target describe only the slow runs.
+   */
+  carryForward?: boolean;
   /** Draw the per-run thin lines (default true). */
   showRuns?: boolean;
 }
@@ -19,37 +24,90 @@ export interface ValidationCurvesOptions extends CommonFigureOptions {
 /** Per-arm, per-epoch summary of validation accuracy (fractions), as plotted by {@link validationCurvesFigure}. */
 export interface ValidationEpochSummary {
   epoch: number;
+  /** Runs in the statistics at this epoch: `training` + `carried`. */
   n: number;
+  /** Runs with a record at this epoch (still training). */
+  training: number;
+  /** Finished runs that had stopped before this epoch, counted at their last validation accuracy. */
+  carried: number;
   q1: number;
   median: number;
   q3: number;
 }
 
+/** Statuses of runs that stopped for good (their last accuracy is carried forward). */
+const FINISHED_STATUSES = new Set(['completed', 'censored', 'diverged']);
+
 /**
- * Per-epoch median and quartiles (type-7 linear interpolation) of validation accuracy over the runs
- * of each arm that have a record for that epoch. Epoch records of runs not in `runs` are ignored;
- * a duplicated (runId, epoch) keeps the last record.
+ * Per-epoch median and quartiles (type-7 linear interpolation) of validation accuracy of each arm.
+ *
+ * Runs stop at different epochs: with a stop rule, the runs that reach the target first stop
+ * first, so the runs still training at a late epoch are the slow ones and their median makes the
+ * arm look worse than it is. Therefore, by default (`carryForward` true), a *finished* run
+ * (status completed, censored or diverged) that stopped before the arm's last epoch enters every
+ * later epoch's statistics, up to the arm's last epoch, with its last recorded validation accuracy
+ * ("last observation carried forward"). This is conservative for runs that stopped at the target
+ * (they would have gone on improving). Runs still running and failed runs are not carried (they did
+ * not stop as a training outcome). With `carryForward` false only the runs with a record at the
+ * epoch count.
+ *
+ * Epoch records of runs not in `runs` are ignored; a duplicated (runId, epoch) keeps the last record;
+ * epochs with fewer than `minRuns` runs in the statistics (training + carried) are left out.
  */
-export function validationSummaryByArm(epochs: readonly EpochRecord[], runs: readonly RunRecord[], minRuns = 1): Map<string, ValidationEpochSummary[]> {
-  const armOf = new Map(runs.map((r) => [r.runId, r.arm]));
-  const perArm = new Map<string, Map<number, Map<string, number>>>();
+export function validationSummaryByArm(
+  epochs: readonly EpochRecord[],
+  runs: readonly RunRecord[],
+  minRuns = 1,
+  carryForward = true,
+): Map<string, ValidationEpochSummary[]> {
+  const runById = new Map(runs.map((r) => [r.runId, r]));
+  // arm -> runId -> epoch -> accuracy
+  const perArm = new Map<string, Map<string, Map<number, number>>>();
   for (const e of epochs) {
-    const arm = armOf.get(e.runId);
-    if (arm === undefined || !Number.isFinite(e.validationAccuracy)) continue;
-    if (!perArm.has(arm)) perArm.set(arm, new Map());
-    const byEpoch = perArm.get(arm)!;
-    if (!byEpoch.has(e.epoch)) byEpoch.set(e.epoch, new Map());
-    byEpoch.get(e.epoch)!.set(e.runId, e.validationAccuracy);
+    const run = runById.get(e.runId);
+    if (run === undefined || !Number.isFinite(e.validationAccuracy)) continue;
+    if (!perArm.has(run.arm)) perArm.set(run.arm, new Map());
+    const byRun = perArm.get(run.arm)!;
+    if (!byRun.has(e.runId)) byRun.set(e.runId, new Map());
+    byRun.get(e.runId)!.set(e.epoch, e.validationAccuracy);
   }
   const out = new Map<string, ValidationEpochSummary[]>();
-  for (const [arm, byEpoch] of perArm) {
-    const rows: ValidationEpochSummary[] = [];
-    for (const epoch of [...byEpoch.keys()].sort((a, b) => a - b)) {
-      const values = [...byEpoch.get(epoch)!.values()];
-      if (values.length < minRuns) continue;
-      rows.push({ epoch, n: values.length, q1: quantile7(values, 0.25), median: quantile7(values, 0.5), q3: quantile7(values, 0.75) });
+  for (const [arm, byRun] of perArm) {
+    const epochSet = new Set<number>();
+    for (const rows of byRun.values()) for (const ep of rows.keys()) epochSet.add(ep);
+    const armEpochs = [...epochSet].sort((a, b) => a - b);
+    // Last record of each finished run, to carry forward.
+    const lastOf = new Map<string, { epoch: number; accuracy: number }>();
+    for (const [runId, rows] of byRun) {
+      if (!carryForward || !FINISHED_STATUSES.has(runById.get(runId)!.status)) continue;
+      const lastEpoch = Math.max(...rows.keys());
+      lastOf.set(runId, { epoch: lastEpoch, accuracy: rows.get(lastEpoch)! });
     }
-    out.set(arm, rows);
+    const summaries: ValidationEpochSummary[] = [];
+    for (const epoch of armEpochs) {
+      const values: number[] = [];
+      let training = 0;
+      let carried = 0;
+      for (const [runId, rows] of byRun) {
+        const v = rows.get(epoch);
+        if (v !== undefined) {
+          values.push(v);
+          training++;
+          continue;
+        }
+        const last = lastOf.get(runId);
+        if (last && last.epoch < epoch) {
+          values.push(last.accuracy);
+          carried++;
+        }
+      }
+      if (values.length < minRuns || values.length === 0) continue;
+      summaries.push({
+        epoch, n: values.length, training, carried,
+        q1: quantile7(values, 0.25), median: quantile7(values, 0.5), q3: quantile7(values, 0.75),
+      });
+    }
+    out.set(arm, summaries);
   }
   return out;
 }
@@ -57,10 +115,14 @@ export function validationSummaryByArm(epochs: readonly EpochRecord[], runs: rea
 /**
  * Validation accuracy (%) per epoch for every run (thin, semi-transparent lines coloured by arm),
  * with each arm's per-epoch median (thick line) and interquartile band (25th-75th percentile,
- * filled), and the target as a dashed horizontal line.
+ * filled), and the target as a dashed horizontal line. By default a run that stopped (reached the
+ * target, or finished) keeps its last validation accuracy in the median and band up to the arm's
+ * last epoch ({@link validationSummaryByArm}), so the median after the fast runs stop is not that of
+ * the slow runs alone; the subtitle says so. The run lines themselves end where the runs stopped.
  *
  * Trace order per arm: run lines (legend group `arm`, only the first shows in the legend),
- * `"<arm> Q1"` (invisible lower edge), `"<arm> IQR"` (upper edge, fill 'tonexty'), `"<arm> median"`.
+ * `"<arm> Q1"` (invisible lower edge), `"<arm> IQR"` (upper edge, fill 'tonexty'), `"<arm> median"`
+ * (`customdata` = [n, carried] per epoch; `meta` = { n, training, carried } arrays).
  * The target line trace is named `"target <x>%"`. All y values are percentages.
  */
 export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: readonly RunRecord[], opts: ValidationCurvesOptions = {}): PlotlyFigure {
@@ -73,7 +135,9 @@ export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: rea
     if (!byRun.has(e.runId)) byRun.set(e.runId, []);
     byRun.get(e.runId)!.push(e);
   }
-  const summary = validationSummaryByArm(epochs, runs, opts.minRuns ?? 1);
+  const carryForward = opts.carryForward ?? true;
+  const summary = validationSummaryByArm(epochs, runs, opts.minRuns ?? 1, carryForward);
+  let anyCarried = false;
   const data: PlotlyTrace[] = [];
   let maxEpoch = 0;
   for (const arm of arms) {
@@ -103,6 +167,7 @@ export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: rea
     const rows = summary.get(arm) ?? [];
     if (rows.length === 0) continue;
     maxEpoch = Math.max(maxEpoch, rows[rows.length - 1].epoch);
+    if (rows.some((r) => r.carried > 0)) anyCarried = true;
     const x = rows.map((r) => r.epoch);
     data.push({
       type: 'scatter',
@@ -134,9 +199,10 @@ export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: rea
       legendgroup: `${arm} summary`,
       x,
       y: rows.map((r) => clean(r.median * 100)),
-      customdata: rows.map((r) => r.n),
+      customdata: rows.map((r) => [r.n, r.carried]),
+      meta: { arm, n: rows.map((r) => r.n), training: rows.map((r) => r.training), carried: rows.map((r) => r.carried) },
       line: { color, width: 3 },
-      hovertemplate: `${arm} median<br>epoch %{x}<br>%{y:.2f}% (n=%{customdata})<extra></extra>`,
+      hovertemplate: `${arm} median<br>epoch %{x}<br>%{y:.2f}% (n=%{customdata[0]}, of which %{customdata[1]} stopped earlier: last value carried forward)<extra></extra>`,
     });
   }
   if (opts.target != null) {
@@ -154,8 +220,16 @@ export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: rea
   const layout: Record<string, unknown> = {
     title: {
       text: opts.title ?? 'Validation accuracy per epoch',
-      subtitle: { text: 'thin: individual runs; thick: per-arm median; band: interquartile range (25th-75th percentile)' },
+      subtitle: {
+        text: 'thin: individual runs; thick: per-arm median; band: interquartile range (25th-75th percentile)' +
+          (carryForward
+            ? anyCarried
+              ? "<br>a run that stopped (reached the target or ended) counts in its arm's median and band at its last validation accuracy, carried forward"
+              : ''
+            : '<br>median and band over the runs still training at each epoch only (runs that stopped early are not counted)'),
+      },
     },
+    margin: { t: carryForward && !anyCarried ? 88 : 106 },
     xaxis: { title: { text: 'epoch' }, rangemode: 'tozero' },
     yaxis: { title: { text: 'validation accuracy (%)' } },
     template: 'plotly_white',

@@ -13,7 +13,7 @@ import { timeToTargetFigure, timeToTargetPoints } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
 import { kaplanMeier } from '../stats/kaplanMeier';
-import { ORIGINAL_STUDY, protocolOrder } from './analysis';
+import { ORIGINAL_STUDY, protocolDeviations, protocolOrder } from './analysis';
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -23,6 +23,31 @@ export interface ReportFigure {
   /** What it shows, one line (used as the report's caption). */
   caption: string;
   figure: PlotlyFigure;
+  /**
+   * When the runs deviate from their protocol's setup (fewer epochs, other data, ...): the caveat
+   * put on the first line of the figure's subtitle and at the end of the caption; else null.
+   */
+  caveat: string | null;
+}
+
+/**
+ * Puts `caveat` on the first line of a figure's subtitle (`layout.title.subtitle.text`), keeping the
+ * figure's own explanation below it, and makes room for the extra line (top margin).
+ */
+export function addSubtitleCaveat(fig: PlotlyFigure, caveat: string): PlotlyFigure {
+  const title = (typeof fig.layout.title === 'object' && fig.layout.title !== null ? fig.layout.title : { text: String(fig.layout.title ?? '') }) as Record<string, unknown>;
+  const sub = (title.subtitle ?? {}) as { text?: string };
+  const text = sub.text ? `⚠ ${caveat}<br>${sub.text}` : `⚠ ${caveat}`;
+  const lines = text.split('<br>').length;
+  const margin = (fig.layout.margin ?? {}) as Record<string, unknown>;
+  return {
+    ...fig,
+    layout: {
+      ...fig.layout,
+      title: { ...title, subtitle: { ...sub, text } },
+      margin: { ...margin, t: Math.max(typeof margin.t === 'number' ? margin.t + 18 : 0, 70 + 18 * lines) },
+    },
+  };
 }
 
 const FINISHED = new Set(['completed', 'censored', 'diverged']);
@@ -61,6 +86,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
   const ep = epochs.filter((e) => ids.has(e.runId));
   const out: ReportFigure[] = [];
   const common = { arms: armOrder, width: 1000, height: 560 };
+  const { caveat } = protocolDeviations(protocol, pr);
 
   // Learning-rate schedules of the arms, over the protocol's epoch budget.
   const series: ScheduleSeries[] = [];
@@ -76,21 +102,24 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
   }
   if (series.length) {
     out.push({
+      caveat: null,
       name: `${protocol}-schedules`, protocol,
       caption: `Learning rate per iteration of each arm over the ${maxEpochs}-epoch budget (${ipe} iterations per epoch)`,
       figure: scheduleFigure(series, { title: `${protocol}: learning-rate schedules of the arms`, iterationsPerEpoch: ipe, width: 1000, height: 520 }),
     });
   }
   out.push({
+    caveat: null,
     name: `${protocol}-validation`, protocol,
-    caption: 'Validation accuracy per epoch: every run, the per-arm median and interquartile band' + (target !== null ? `, and the ${pct(target)} target` : ''),
+    caption: 'Validation accuracy per epoch: every run, the per-arm median and interquartile band (a run that stopped counts at its last validation accuracy)' + (target !== null ? `, and the ${pct(target)} target` : ''),
     figure: validationCurvesFigure(ep, pr, { ...common, target, title: `${protocol}: validation accuracy per epoch` }),
   });
   if (target !== null) {
     for (const metric of ['epochs', 'seconds'] as const) {
       out.push({
+        caveat: null,
         name: `${protocol}-time-to-target-${metric}`, protocol,
-        caption: `${metric === 'epochs' ? 'Epochs' : 'Training seconds'} to ${pct(target)} validation accuracy per run (open triangles: censored runs, lower bounds)`,
+        caption: `${metric === 'epochs' ? 'Epochs' : 'Training seconds'} to ${pct(target)} validation accuracy per run (boxes: runs that reached it; open triangles: censored runs, lower bounds)`,
         figure: timeToTargetFigure(pr, { ...common, metric, epochs: ep, target, title: `${protocol}: ${metric === 'epochs' ? 'epochs' : 'training seconds'} to ${pct(target)} validation accuracy` }),
       });
     }
@@ -106,6 +135,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
       }
       if (curves.length === 0) continue;
       out.push({
+        caveat: null,
         name: `${protocol}-kaplan-meier-${metric}`, protocol,
         caption: `Kaplan–Meier estimate of the fraction of runs not yet at ${pct(target)} vs ${metric === 'epochs' ? 'epochs' : 'training seconds'}, 95% pointwise band; ticks: censored runs`,
         figure: kaplanMeierFigure(curves, { ...common, target, timeLabel: metric === 'epochs' ? 'epochs' : 'training seconds', title: `${protocol}: Kaplan–Meier, runs not yet at ${pct(target)} (${metric})` }),
@@ -120,6 +150,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     }
     const stops = spec?.stopAtTarget ?? (pr[0].config as { stopAtTarget?: boolean }).stopAtTarget;
     out.push({
+      caveat: null,
       name: `${protocol}-test-error`, protocol,
       caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${RESNET20_PAPER_TEST_ERROR}%` +
         (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
@@ -127,6 +158,11 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
         ...common, originalStudy, title: `${protocol}: final test error of ResNet-20${stops ? ' (at the stop)' : ''}`,
       }),
     });
+  }
+  // Runs that deviate from the protocol's setup: every figure says so (the schedules figure too:
+  // its epoch budget is the runs', not the protocol's).
+  if (caveat) {
+    return out.map((f) => ({ ...f, caveat, caption: `${f.caption} (${caveat})`, figure: addSubtitleCaveat(f.figure, caveat) }));
   }
   return out;
 }

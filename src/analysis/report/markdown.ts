@@ -102,6 +102,8 @@ export function survivalMarkdown(p: ProtocolAnalysis): string {
   const emptyArms = p.arms.filter((a) => !a.kmEpochs).map((a) => `${a.arm}: no finished runs, no Kaplan–Meier estimate`);
   const excluded = p.arms.flatMap((a) => a.survivalExcluded.map((x) => `${a.arm}: ${x} left out of the survival analysis`));
   if (notes.length + emptyArms.length + excluded.length) out.push('', ...[...notes, ...emptyArms, ...excluded].map((s) => `- ${s}.`));
+  const warn = notInterpretableHeading(p);
+  if (warn) out.push('', `**${warn}.** The log-rank p-values below describe this smaller setup only, not the protocol's question.`);
   out.push('', logRankMarkdown(p.logRank));
   return out.join('\n');
 }
@@ -127,13 +129,32 @@ function measureUnit(m: MeasureComparison['measure']): { scale: number; digits: 
   return { scale: 1, digits: 2, unit: ' epochs' };
 }
 
-/** Between-arm tests: Welch t (mean difference with its CI), Hedges' g with CI, Mann–Whitney U. */
+/**
+ * The heading line put above a protocol's tests when its runs deviate from the protocol's setup
+ * (`setupDeviations`): "Not interpretable: these runs deviate from the protocol (...)"; null otherwise.
+ */
+export function notInterpretableHeading(p: ProtocolAnalysis): string | null {
+  if (!p.setupDeviations?.length) return null;
+  return `Not interpretable: these runs deviate from the ${p.protocol} protocol (${p.setupDeviations.join('; ')})`;
+}
+
+/**
+ * Between-arm tests: Welch t (mean difference with its CI), Hedges' g with CI, Mann–Whitney U.
+ * When the runs deviate from the protocol's setup the tests are still shown, under a
+ * "Not interpretable" line ({@link notInterpretableHeading}).
+ */
 export function comparisonsMarkdown(p: ProtocolAnalysis): string {
   if (p.comparisons.length === 0) {
     const present = p.arms.filter((a) => a.n > 0).map((a) => a.arm);
     return `No between-arm tests: ${present.length === 0 ? 'no arm has' : `only ${present.join(', ')} has`} finished runs in this store (need two arms).`;
   }
-  const out: string[] = [
+  const warn = notInterpretableHeading(p);
+  const out: string[] = warn ? [
+    `**${warn}.** The tests below are computed as for the protocol but compare this different, smaller setup; ` +
+    'their p-values say nothing about the schedules under the protocol and are shown only to demonstrate the pipeline.',
+    '',
+  ] : [];
+  out.push(
     '- **Welch t-test** (unequal variances, Welch–Satterthwaite df, two-sided) of H0: equal means; the mean difference A − B with its Welch 95% CI. ' +
     'Assumes independent runs and approximately normal sample means (with few runs, roughly normal data).',
     '- **Hedges\' g**: the difference in units of the pooled SD (assumes similar variances), small-sample corrected (J = 1 − 3/(4(nA + nB) − 9)); 95% CI from the normal approximation of Hedges & Olkin (1985).',
@@ -143,7 +164,7 @@ export function comparisonsMarkdown(p: ProtocolAnalysis): string {
     'The Kaplan–Meier medians and the log-rank test above use the censored runs and are the primary time-to-target comparison.',
     '- No correction for multiple testing: p-values are per test.',
     '',
-  ];
+  );
   const rows = p.comparisons.map((c) => {
     const u = measureUnit(c.measure);
     const notes: string[] = [];
@@ -171,8 +192,25 @@ export function comparisonsMarkdown(p: ProtocolAnalysis): string {
   return out.join('\n');
 }
 
-/** One-sample t-test of each arm's final test error against the ResNet paper's 8.75%. */
+/**
+ * One-sample t-test of each arm's final test error against the ResNet paper's 8.75%. When the runs
+ * deviate from the protocol's setup (e.g. 2 epochs on a subset) the test is suppressed: it would
+ * compare them with a 182-epoch figure; the arm means with their 95% CIs are shown for description.
+ */
 export function paperComparisonMarkdown(p: ProtocolAnalysis): string {
+  const warn = notInterpretableHeading(p);
+  if (warn) {
+    const rows = p.arms.map((a) => [
+      a.arm, a.testError ? String(a.testError.n) : '0', a.testError ? fmtPct(a.testError.mean) : DASH,
+      a.testError?.ci ? ci(a.testError.ci[0], a.testError.ci[1], (x) => fmtPct(x)) : a.testError ? 'n = 1' : DASH,
+    ]);
+    return [
+      `**${warn}.** No one-sample test against ${fmtPct(PAPER_TEST_ERROR)}: that is the ResNet paper's error after the full 182-epoch schedule on CIFAR-10, ` +
+      'and comparing these runs with it would test the difference in setup, not the schedules. The arms\' mean final test errors, for description only:',
+      '',
+      table(['arm', 'n', 'mean test error', '95% CI (Student t)'], rows),
+    ].join('\n');
+  }
   const out: string[] = [
     `One-sample Student t-test of H0: mean final test error = ${fmtPct(PAPER_TEST_ERROR)} (He et al. 2016, Table 6, ResNet-20), two-sided, df = n − 1; ` +
     'the 95% CI is that of the arm\'s mean error. Assumes independent, roughly normal test errors, and treats 8.75% as a fixed number although it is itself one measurement.' +
@@ -330,8 +368,9 @@ export function reportMarkdown(analyses: ProtocolAnalysis[], opts: ReportMarkdow
     out.push('', `## Protocol ${p.protocol}`, '', setupMarkdown(p));
     out.push('', '### Runs per arm', '', armTableMarkdown(p));
     if (p.target !== null) out.push('', `### Time to ${pctTarget(p.target)}: Kaplan–Meier and log-rank`, '', survivalMarkdown(p));
-    out.push('', '### Between-arm tests', '', comparisonsMarkdown(p));
-    out.push('', `### Final test error vs the ResNet paper's ${fmtPct(PAPER_TEST_ERROR)}`, '', paperComparisonMarkdown(p));
+    const warn = notInterpretableHeading(p);
+    out.push('', `### Between-arm tests${warn ? ' (not interpretable: these runs deviate from the protocol)' : ''}`, '', comparisonsMarkdown(p));
+    out.push('', `### Final test error vs the ResNet paper's ${fmtPct(PAPER_TEST_ERROR)}${warn ? ' (not tested: these runs deviate from the protocol)' : ''}`, '', paperComparisonMarkdown(p));
     const figs = (opts.figures ?? []).filter((f) => f.protocol === p.protocol);
     if (figs.length && opts.files) {
       out.push('', '### Charts', '', chartsMarkdown(figs, opts.files, rel));
