@@ -142,14 +142,20 @@ describe('validationCurvesFigure', () => {
     near(s2.y, [40, 65, 80]);
   });
 
-  it('per-arm median and interquartile band', () => {
+  it('per-arm median and interquartile band, a stopped run carried forward at its last value', () => {
     // step, epoch 1: [0.3, 0.4, 0.5] -> Q1 0.35, median 0.4, Q3 0.45
     // step, epoch 2: [0.55, 0.6, 0.65] -> 0.575, 0.6, 0.625
-    // step, epoch 3: [0.7, 0.8] -> Q1 0.725, median 0.75, Q3 0.775
+    // step, epoch 3: s3 (censored) stopped after epoch 2 and counts at 0.55:
+    //   [0.55, 0.7, 0.8] -> Q1 0.625, median 0.7, Q3 0.75
     assert.deepEqual(trace(fig, 'step median').x, [1, 2, 3]);
-    near(trace(fig, 'step median').y, [40, 60, 75]);
-    near(trace(fig, 'step Q1').y, [35, 57.5, 72.5]);
-    near(trace(fig, 'step IQR').y, [45, 62.5, 77.5]);
+    near(trace(fig, 'step median').y, [40, 60, 70]);
+    near(trace(fig, 'step Q1').y, [35, 57.5, 62.5]);
+    near(trace(fig, 'step IQR').y, [45, 62.5, 75]);
+    const meta = trace(fig, 'step median').meta as { n: number[]; training: number[]; carried: number[] };
+    assert.deepEqual(meta.n, [3, 3, 3]);
+    assert.deepEqual(meta.training, [3, 3, 2]);
+    assert.deepEqual(meta.carried, [0, 0, 1]);
+    assert.match(JSON.stringify(fig.layout.title), /carried forward/);
     assert.equal(trace(fig, 'step IQR').fill, 'tonexty');
     // The band fills down to the Q1 trace, which must come right before it.
     const i = fig.data.indexOf(trace(fig, 'step IQR'));
@@ -167,11 +173,48 @@ describe('validationCurvesFigure', () => {
     assert.equal((t.x as number[])[1], 3);
   });
 
-  it('minRuns drops epochs with too few runs', () => {
+  it('minRuns drops epochs with too few runs (carried runs count)', () => {
     const f = validationCurvesFigure(epochs, runs, { minRuns: 3 });
-    assert.deepEqual(trace(f, 'step median').x, [1, 2]);
+    assert.deepEqual(trace(f, 'step median').x, [1, 2, 3]);
     assert.equal(f.data.find((d) => d.name === 'cosine median'), undefined);
+    const g = validationCurvesFigure(epochs, runs, { minRuns: 3, carryForward: false });
+    assert.deepEqual(trace(g, 'step median').x, [1, 2]);
     assertJsonSerialisable(f);
+  });
+
+  it('runs that stop at the target keep counting, so the median is not that of the slow runs', () => {
+    // f1, f2 reach 0.85 at epoch 2 and stop; slow runs on to epoch 4; r1 is still running and
+    // x1 failed: neither is carried forward.
+    const rs = [
+      run({ runId: 'f1', arm: 'a', status: 'completed', epochsToTarget: 2, epochsCompleted: 2 }),
+      run({ runId: 'f2', arm: 'a', status: 'completed', epochsToTarget: 2, epochsCompleted: 2 }),
+      run({ runId: 'sl', arm: 'a', status: 'censored', epochsCompleted: 4 }),
+      run({ runId: 'r1', arm: 'b', status: 'running', epochsCompleted: 1 }),
+      run({ runId: 'r2', arm: 'b', status: 'censored', epochsCompleted: 3 }),
+      run({ runId: 'x1', arm: 'b', status: 'failed', epochsCompleted: 1 }),
+    ];
+    const ep = [
+      ...epochRows('f1', [0.5, 0.9]),
+      ...epochRows('f2', [0.55, 0.88]),
+      ...epochRows('sl', [0.3, 0.5, 0.6, 0.7]),
+      ...epochRows('r1', [0.2]),
+      ...epochRows('r2', [0.4, 0.5, 0.6]),
+      ...epochRows('x1', [0.1]),
+    ];
+    const f = validationCurvesFigure(ep, rs);
+    const a = trace(f, 'a median');
+    assert.deepEqual(a.x, [1, 2, 3, 4]);
+    // epoch 3: [0.9, 0.88, 0.6] -> 0.88; epoch 4: [0.9, 0.88, 0.7] -> 0.88 (survivors only: 0.6, 0.7)
+    near(a.y, [50, 88, 88, 88]);
+    assert.deepEqual((a.meta as { carried: number[] }).carried, [0, 0, 2, 2]);
+    // b: r1 (running) and x1 (failed) are not carried: epochs 2, 3 have r2 only
+    near(trace(f, 'b median').y, [20, 50, 60]);
+    assert.deepEqual((trace(f, 'b median').meta as { n: number[] }).n, [3, 1, 1]);
+    // the survivors-only statistic on request, said in the subtitle
+    const g = validationCurvesFigure(ep, rs, { carryForward: false });
+    near(trace(g, 'a median').y, [50, 88, 60, 70]);
+    assert.match(JSON.stringify(g.layout.title), /runs still training at each epoch only/);
+    assert.doesNotMatch(JSON.stringify(g.layout.title), /carried forward/);
   });
 });
 
@@ -192,8 +235,43 @@ describe('timeToTargetFigure', () => {
     assert.deepEqual(excluded.map((e) => e.runId), ['d1']);
   });
 
-  it('box statistics per arm and censored points marked separately', () => {
+  it('by default boxes are over the runs that reached the target; the subtitle counts the censored lower bounds', () => {
     const fig = timeToTargetFigure(RUNS, { metric: 'epochs' });
+    // step: reached [30, 32] -> Q1 30.5, median 31, Q3 31.5 (s3, censored at 40, not in the box)
+    const stepBox = fig.data.find((d) => d.type === 'box' && d.name === 'step')!;
+    near(stepBox.q1, [30.5]);
+    near(stepBox.median, [31]);
+    near(stepBox.q3, [31.5]);
+    near(stepBox.upperfence, [32]);
+    assert.deepEqual(stepBox.meta, { arm: 'step', n: 2, includesCensored: false });
+    near(fig.data.find((d) => d.type === 'box' && d.name === 'cosine')!.median, [22]);
+    // the censored run is still drawn, as an open marker at 40
+    const censored = fig.data.filter((d) => (d.meta as { censored?: boolean } | undefined)?.censored === true);
+    assert.deepEqual(censored.map((c) => c.y), [[40]]);
+    const sub = (fig.layout.title as { subtitle: { text: string } }).subtitle.text;
+    assert.match(sub, /of the 6 runs that reached 85%/);
+    assert.match(sub, /1 censored run \(never reached 85%\) plotted as lower bound .*not in the boxes/);
+  });
+
+  it('no box for an arm whose runs are all censored; none at all when no run reached the target', () => {
+    const rs = [
+      ...RUNS.filter((r) => r.arm === 'cosine'),
+      run({ runId: 'x1', arm: 'step', status: 'censored', epochsCompleted: 40 }),
+      run({ runId: 'x2', arm: 'step', status: 'censored', epochsCompleted: 40 }),
+    ];
+    const fig = timeToTargetFigure(rs);
+    assert.deepEqual(fig.data.filter((d) => d.type === 'box').map((d) => d.name), ['cosine']);
+    assert.match((fig.layout.title as { subtitle: { text: string } }).subtitle.text, /no box for step \(all its runs censored\)/);
+    assert.match((fig.layout.title as { subtitle: { text: string } }).subtitle.text, /2 censored runs/);
+    const none = timeToTargetFigure(rs.filter((r) => r.arm === 'step'));
+    assert.equal(none.data.filter((d) => d.type === 'box').length, 0);
+    assert.match((none.layout.title as { text: string }).text, /no run reached the target/);
+    assert.match((none.layout.title as { subtitle: { text: string } }).subtitle.text, /no box: all 2 runs censored/);
+    assert.deepEqual(none.data.map((d) => d.y), [[40, 40]]);
+  });
+
+  it('box statistics per arm including censored runs when asked, censored points marked separately', () => {
+    const fig = timeToTargetFigure(RUNS, { metric: 'epochs', boxIncludesCensored: true });
     const arms = (fig.layout.xaxis as { ticktext: string[] }).ticktext;
     assert.deepEqual(arms, ['cosine', 'step']);
     // step (censored included at 40): [30, 32, 40] -> Q1 31, median 32, Q3 36
@@ -230,6 +308,7 @@ describe('timeToTargetFigure', () => {
     const fig = timeToTargetFigure(RUNS, { boxIncludesCensored: false });
     const stepBox = fig.data.find((d) => d.type === 'box' && d.name === 'step')!;
     near(stepBox.median, [31]);
+    assert.match(JSON.stringify(timeToTargetFigure(RUNS, { boxIncludesCensored: true }).layout.title), /censoring times counted as if measured/);
   });
 
   it('seconds: censored runs at their last trainSeconds when epochs are given, else excluded', () => {
@@ -260,9 +339,13 @@ describe('kaplanMeierFigure', () => {
     assert.deepEqual(cens.x, [40]);
     near(cens.y, [1 / 3]);
     const cos = trace(fig, 'cosine (n=4)');
-    // extended flat to the largest time of all curves (40)
-    assert.deepEqual(cos.x, [0, 20, 21, 23, 25, 40]);
-    near(cos.y, [1, 0.75, 0.5, 0.25, 0, 0]);
+    // ends at cosine's own last observation (25), not at step's 40
+    assert.deepEqual(cos.x, [0, 20, 21, 23, 25]);
+    near(cos.y, [1, 0.75, 0.5, 0.25, 0]);
+    assert.equal((cos.meta as { lastObservation: number }).lastObservation, 25);
+    assert.equal((step.meta as { lastObservation: number }).lastObservation, 40);
+    // the axis still spans every arm
+    assert.equal((fig.layout.xaxis as { range: number[] }).range[1], 40 * 1.02);
     assert.equal(fig.data.find((d) => d.name === 'cosine censored (n=0)'), undefined);
     near(trace(fig, 'median (0.5)').y, [0.5, 0.5]);
     assertJsonSerialisable(fig);
@@ -297,6 +380,28 @@ describe('kaplanMeierFigure', () => {
     near(trace(fig, 'cosine CI').y, [1, 1, 0.5333333333, 0.5333333333], 1e-9);
     assert.equal(trace(fig, 'cosine CI').fill, 'tonexty');
     assertJsonSerialisable(fig);
+  });
+
+  it("each arm's curve and band end at its own last event or censoring time", () => {
+    // a: events 5, 8; censored at 12 -> ends at 12. b: event 3, censored 4 -> ends at 4. c: event 30.
+    const fig = kaplanMeierFigure([
+      { arm: 'a', time: [5, 8], survival: [0.667, 0.333], censorTimes: [12], lower: [0.2, 0.05], upper: [1, 0.9] },
+      { arm: 'b', time: [3], survival: [0.5], censorTimes: [4], lower: [0.1], upper: [1] },
+      { arm: 'c', time: [30], survival: [0], censorTimes: [] },
+    ], { showMedianLine: false });
+    assert.deepEqual(trace(fig, 'a').x, [0, 5, 8, 12]);
+    assert.deepEqual(trace(fig, 'a CI').x, [0, 5, 8, 12]);
+    assert.deepEqual(trace(fig, 'b').x, [0, 3, 4]);
+    near(trace(fig, 'b').y, [1, 0.5, 0.5]);
+    assert.deepEqual(trace(fig, 'b CI lower').x, [0, 3, 4]);
+    assert.deepEqual(trace(fig, 'c').x, [0, 30]);
+    for (const name of ['a', 'b', 'a CI', 'b CI', 'a CI lower', 'b CI lower']) {
+      assert.ok(Math.max(...(trace(fig, name).x as number[])) <= { a: 12, b: 4 }[name[0] as 'a' | 'b'], name);
+    }
+    // maxTime only sets the axis
+    const wide = kaplanMeierFigure([{ arm: 'b', time: [3], survival: [0.5], censorTimes: [4] }], { maxTime: 100 });
+    assert.deepEqual(trace(wide, 'b').x, [0, 3, 4]);
+    assert.equal((wide.layout.xaxis as { range: number[] }).range[1], 102);
   });
 
   it('explicit censorTimes place ticks on the curve', () => {
@@ -354,6 +459,21 @@ describe('testErrorFigure', () => {
     assert.equal(testErrorFigure(runs, { originalStudy: false }).data.find((d) => /original study/.test(String(d.name))), undefined);
     assertJsonSerialisable(f);
   });
+
+  it('the subtitle names only the markers drawn', () => {
+    const sub = (g: PlotlyFigure) => (g.layout.title as { subtitle: { text: string } }).subtitle.text;
+    assert.match(sub(fig), /diamonds: original study \(long, sgdr-cycle7\)/);
+    assert.match(sub(fig), /dashed: ResNet paper \(8\.75%\)/);
+    // arms without an original-study figure (e.g. the quick protocol's step / cosine): no diamonds
+    const quick = testErrorFigure([
+      run({ runId: 'q1', arm: 'step', finalTestAccuracy: 0.34 }),
+      run({ runId: 'q2', arm: 'cosine', finalTestAccuracy: 0.3 }),
+    ]);
+    assert.equal(quick.data.find((d) => /original study/.test(String(d.name))), undefined);
+    assert.doesNotMatch(sub(quick), /diamond|original study/);
+    assert.match(sub(quick), /squares: mean/);
+    assert.doesNotMatch(sub(testErrorFigure(runs, { paperError: null, originalStudy: false })), /dashed|diamond/);
+  });
 });
 
 describe('arm colours', () => {
@@ -367,5 +487,15 @@ describe('arm colours', () => {
     const box = ttt.data.find((d) => d.type === 'box' && d.name === 'step')!;
     assert.equal((box.line as { color: string }).color, a.step);
     assert.equal(armColors(['x'], { x: '#123456' }).x, '#123456');
+  });
+
+  it("match the protocols' arm names cosine-7 / cosine-14 (no fallback colours)", () => {
+    const full = armColors(['cosine-7', 'cosine-14', 'step']);
+    assert.deepEqual(full, { 'cosine-7': '#CC79A7', 'cosine-14': '#009E73', step: '#0072B2' });
+    // the same colours as cycle7 / cycle14, alone or next to the race arms
+    assert.equal(armColors(['cosine-14'])['cosine-14'], '#009E73');
+    assert.equal(armColors(['sgdr-cycle7'])['sgdr-cycle7'], '#CC79A7');
+    const all = armColors(['step', 'cosine', 'cosine-7', 'cosine-14']);
+    assert.deepEqual(all, { step: '#0072B2', cosine: '#D55E00', 'cosine-7': '#CC79A7', 'cosine-14': '#009E73' });
   });
 });

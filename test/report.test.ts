@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium,
+  analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
 } from '../src/analysis';
+import type { PlotlyFigure } from '../src/analysis/charts';
 import { openResultsStore, type ResultsStore } from '../src/runs/store';
 import { ROOT, tmpDir } from './helpers';
 
@@ -27,6 +28,10 @@ interface HandRun {
   reached: boolean;
   testError?: number;
   stopAtTarget?: boolean;
+  /** Setup of the run (default: the protocol's own, so that only the seed count deviates). */
+  maxEpochs?: number;
+  dataset?: string;
+  trainFraction?: number;
   status?: 'completed' | 'censored' | 'failed' | 'running' | 'diverged';
 }
 
@@ -40,8 +45,8 @@ function addRun(s: ResultsStore, r: HandRun): void {
   s.startRun({
     runId, protocol: r.protocol, arm: r.arm, seed: r.seed, configHash: `hand-${r.arm}`, target: 0.85, backend: 'test', versions: {}, codeVersion: null,
     config: {
-      protocol: r.protocol, arm: r.arm, seed: r.seed, maxEpochs: 40, target: 0.85, stopAtTarget: r.stopAtTarget ?? true, batchSize: 128, schedule,
-      data: { dataset: 'hand-made', validationCount: 5000, splitSeed: 0, trainFraction: 1, testCount: null },
+      protocol: r.protocol, arm: r.arm, seed: r.seed, maxEpochs: r.maxEpochs ?? (r.protocol === 'full-182' ? 182 : 90), target: 0.85, stopAtTarget: r.stopAtTarget ?? true, batchSize: 128, schedule,
+      data: { dataset: r.dataset ?? 'cifar-10', validationCount: 5000, splitSeed: 0, trainFraction: r.trainFraction ?? 1, testCount: null },
     },
   });
   for (let e = 1; e <= r.epochs; e++) {
@@ -212,7 +217,81 @@ describe('writeReport on hand-made runs', () => {
     assert.match(fs.readFileSync(path.join(dir, 'svg', 'full-182-test-error.svg'), 'utf8'), /^<svg/);
   });
 
+  it('runs that deviate from the protocol: tests marked not interpretable, no one-sample test vs 8.75%, figure caveats', async () => {
+    // The hand-made store follows the protocols' setup; only the seed count deviates, which does not
+    // change what is measured: tests are shown as usual.
+    const { runs } = loadResults(store);
+    const ok = protocolDeviations('full-182', runs);
+    assert.deepEqual(ok.setupDeviations, []);
+    assert.deepEqual(ok.deviations, []);
+    assert.match(protocolDeviations('race-to-85', runs).deviations.join(), /at most 12 runs per arm instead of the protocol's 20/);
+    assert.equal(protocolDeviations('race-to-85', runs).caveat, null);
+    const normal = await writeReport({ results: store, out: path.join(dir, 'normal.md'), charts: false });
+    assert.doesNotMatch(normal.markdown, /not interpretable|Not interpretable/);
+    assert.ok(normal.figures.every((f) => f.caveat === null));
+
+    // 2-epoch full-182 runs on the subset, half of the training images
+    const dev = path.join(dir, 'deviating.sqlite');
+    const s = openResultsStore(dev);
+    const errs: Record<string, number[]> = { 'cosine-7': [0.9, 0.903], 'cosine-14': [0.91, 0.905], step: [0.77, 0.775] };
+    for (const [arm, es] of Object.entries(errs)) {
+      es.forEach((e, seed) => addRun(s, { protocol: 'full-182', arm, seed, epochs: 2, reached: false, testError: e, stopAtTarget: false, maxEpochs: 2, dataset: 'cifar-10-subset', trainFraction: 0.5 }));
+    }
+    s.close();
+    const r = await writeReport({ results: dev, out: path.join(dir, 'deviating.md'), charts: false });
+    const [p] = r.analyses;
+    assert.deepEqual(p.setupDeviations, ["at most 2 epochs instead of the protocol's 182", 'data cifar-10-subset instead of the full CIFAR-10', 'train fraction 0.5 instead of 1']);
+    const caveat = 'runs of at most 2 epochs (not 182) on cifar-10-subset, train fraction 0.5 — not the full-182 protocol';
+    assert.equal(p.deviationCaveat, caveat);
+    const md = r.markdown;
+    // Welch between arms: kept, under the marked heading
+    assert.match(md, /### Between-arm tests \(not interpretable: these runs deviate from the protocol\)\n\n\*\*Not interpretable: these runs deviate from the full-182 protocol \(at most 2 epochs instead of the protocol's 182; data cifar-10-subset instead of the full CIFAR-10; train fraction 0\.5 instead of 1\)\.\*\*/);
+    assert.match(md, /\| final test error \| cosine-7 − step \| 2 \| 2 \|/);
+    // one-sample t vs 8.75%: suppressed (no t / p columns), the means kept for description
+    const paper = md.slice(md.indexOf("### Final test error vs the ResNet paper's 8.75%"));
+    assert.match(paper, /^### Final test error vs the ResNet paper's 8\.75% \(not tested: these runs deviate from the protocol\)/);
+    assert.doesNotMatch(paper.split('\n## ')[0], /One-sample Student t-test|\| t \| p \|/);
+    assert.match(paper, /\| arm \| n \| mean test error \| 95% CI \(Student t\) \|\n\| --- \| --- \| --- \| --- \|\n\| cosine-7 \| 2 \| 90\.15% \|/);
+    // the analysis data still hold the tests (the markdown decides what to print)
+    assert.ok(p.arms.find((a) => a.arm === 'cosine-7')!.testErrorVsPaper);
+    // every figure carries the caveat on its subtitle's first line
+    assert.ok(r.figures.length >= 5);
+    for (const f of r.figures) {
+      assert.equal(f.caveat, caveat, f.name);
+      const sub = ((f.figure.layout.title as { subtitle: { text: string } }).subtitle.text);
+      assert.ok(sub === `⚠ ${caveat}` || sub.startsWith(`⚠ ${caveat}<br>`), `${f.name}: ${sub}`);
+      assert.ok(f.caption.endsWith(`(${caveat})`), f.name);
+    }
+  });
+
   const example = path.join(ROOT, 'data', 'example-results.sqlite');
+  it('the example store: boxes agree with Kaplan–Meier, full-182 figures carry the caveat, quick ones none', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, () => {
+    const { runs, epochs } = loadResults(example);
+    const figs = reportFigures(runs, epochs);
+    const analyses = analyzeResults(runs, epochs);
+    const quick = analyses.find((p) => p.protocol === 'quick')!;
+    const fig = (name: string): PlotlyFigure => figs.find((f) => f.name === name)!.figure;
+    // cosine: one run reached 30% at epoch 3, one censored at 6: the box is over the run that
+    // reached it (median 3, as Kaplan–Meier), not 4.5
+    const box = fig('quick-time-to-target-epochs').data.find((d) => d.type === 'box' && d.name === 'cosine')!;
+    assert.deepEqual(box.median, [3]);
+    assert.equal(quick.arms.find((a) => a.arm === 'cosine')!.kmEpochs!.median, 3);
+    assert.match((fig('quick-time-to-target-epochs').layout.title as { subtitle: { text: string } }).subtitle.text, /1 censored run .* plotted as lower bound/);
+    // quick's test-error figure: no original-study figure for step / cosine, so no diamonds mentioned
+    assert.doesNotMatch(JSON.stringify(fig('quick-test-error').layout.title), /diamond/);
+    assert.match(JSON.stringify(fig('full-182-test-error').layout.title), /diamonds: original study \(cosine-7, cosine-14\)/);
+    // Kaplan–Meier (seconds): each arm's curve ends at its own last observation
+    const km = fig('quick-kaplan-meier-seconds');
+    const ends = km.data.filter((d) => (d.meta as { lastObservation?: number } | undefined)?.lastObservation !== undefined).map((d) => [String(d.name), Math.max(...(d.x as number[])), (d.meta as { lastObservation: number }).lastObservation]);
+    for (const [name, end, last] of ends) assert.equal(end, last, String(name));
+    assert.notEqual(ends[0][1], ends[1][1]);
+    // the protocol caveat
+    for (const f of figs) {
+      if (f.protocol === 'quick') assert.equal(f.caveat, null, f.name);
+      else assert.match(String((f.figure.layout.title as { subtitle: { text: string } }).subtitle.text), /^⚠ runs of at most 2 epochs \(not 182\) on cifar-10-subset, train fraction 0\.5 — not the full-182 protocol(<br>|$)/, f.name);
+    }
+  });
+
   it('the committed example store gives a report with both race arms', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, async () => {
     const copy = path.join(dir, 'example.sqlite');
     fs.copyFileSync(example, copy);

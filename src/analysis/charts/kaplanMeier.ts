@@ -158,7 +158,7 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
       x,
       y,
       line: { shape: 'hv', color, width: 2.5 },
-      meta: { arm, lastObservation: clean(armEnd) },
+      meta: { arm, lastObservation: armEnd },
       hovertemplate: `${arm}<br>%{x} ${opts.timeLabel ?? 'epochs'}: %{y:.2f} not yet at target<extra></extra>`,
     });
     const ct = censorByArm.get(arm) ?? [];

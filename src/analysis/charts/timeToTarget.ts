@@ -92,8 +92,8 @@ export interface TimeToTargetFigureOptions extends CommonFigureOptions {
  * reached the target there is no box and the title says so. Arms are at x = 0, 1, 2, ... (tick labels = arm names).
  *
  * Traces per arm: box `"<arm>"` (x = [i], q1/median/q3/lowerfence/upperfence/mean arrays,
- * `meta` = { arm, n, includesCensored }), `"<arm>: reached target"` points, and (only when there are
- * any) `"<arm>: censored ..."` points.
+ * `meta` = { arm, n, includesCensored }), then, each only when there are any, `"<arm>: reached target"`
+ * points and `"<arm>: censored ..."` points.
  * Each point trace has `customdata` = runIds. Excluded runs (running/failed/diverged) are listed in
  * an annotation.
  */
@@ -156,7 +156,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
       hovertemplate: `%{customdata}<br>%{y:.4g} ${unit}${isCensored ? ' (censored)' : ''}<extra>${arm}</extra>`,
       meta: { arm, censored: isCensored },
     });
-    data.push(pointTrace(reached, false));
+    if (reached.length > 0) data.push(pointTrace(reached, false));
     if (censored.length > 0) data.push(pointTrace(censored, true));
   });
 
