@@ -22,6 +22,8 @@ import {
   type PlotlyFigure,
 } from '../src/analysis/charts';
 import { writeFileAtomic } from '../src/analysis/charts/export';
+import { loadResults } from '../src/analysis/results';
+import { reportFigures } from '../src/analysis/report/figures';
 import type { RunRecord } from '../src/runs/types';
 
 function chromiumOrSkip(): string | false {
@@ -32,6 +34,7 @@ function chromiumOrSkip(): string | false {
   }
 }
 const CHROMIUM = chromiumOrSkip();
+const EXAMPLE = path.join(__dirname, '..', '..', 'data', 'example-results.sqlite');
 const SKIP = CHROMIUM ? false : 'no Chromium found (set CHROMIUM_PATH)';
 
 function tmpDir(): string {
@@ -83,6 +86,21 @@ describe('export with headless Chromium', { skip: SKIP }, () => {
     assert.ok(svg.trimEnd().endsWith('</svg>'));
     // only final files, no temporary leftovers
     assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')).sort(), ['test-error.png', 'test-error.svg']);
+  });
+
+  it("exported SVGs of the example store carry the protocol caveat and name only the markers drawn", { skip: fs.existsSync(EXAMPLE) ? false : 'no data/example-results.sqlite' }, async () => {
+    const { runs, epochs } = loadResults(EXAMPLE);
+    const figs = Object.fromEntries(reportFigures(runs, epochs).map((f) => [f.name, f.figure]));
+    const svg = async (name: string) => (await exporter.toImage(figs[name], { format: 'svg' })).toString('utf8');
+    const full = await svg('full-182-test-error');
+    // the caveat of the 2-epoch subset runs is rendered in the subtitle (Plotly escapes the em dash as is)
+    assert.ok(full.includes('runs of at most 2 epochs (not 182) on cifar-10-subset, train fraction 0.5'), 'caveat in the full-182 SVG');
+    assert.ok(full.includes('not the full-182 protocol'));
+    assert.ok(full.includes('diamonds: original study (cosine-7, cosine-14)'));
+    const quick = await svg('quick-test-error');
+    assert.ok(!quick.includes('diamonds') && !quick.includes('not the quick protocol'), 'quick: no diamonds, no caveat');
+    const ttt = await svg('full-182-time-to-target-epochs');
+    assert.ok(ttt.includes('no run reached the target') && ttt.includes('no box: all 6 runs censored'));
   });
 
   it('uses the layout size and scale 1 when asked', async () => {
