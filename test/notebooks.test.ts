@@ -53,7 +53,11 @@ describe('notebooks run headless (NOTEBOOK_SMOKE=1)', { skip: SKIP }, () => {
   let result: ReturnType<typeof spawnSync>;
   const committed = new Map<string, string>();
 
+  const userReport = path.join(ROOT, 'reports', 'report.md');
+  let userReportBefore: string | null = null;
+
   before(() => {
+    userReportBefore = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run npm run build first (the notebooks import ../dist)');
     assert.ok(fs.existsSync(EXAMPLE), `${EXAMPLE} is missing`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-test-'));
@@ -113,5 +117,33 @@ describe('notebooks run headless (NOTEBOOK_SMOKE=1)', { skip: SKIP }, () => {
     assert.match(text, /wrote .*report\.md/);
     const report = fs.readFileSync(path.join(tmp, 'reports', 'report.md'), 'utf8');
     assert.match(report, /## Protocol quick/);
+    // REPORT_DIR honoured: the report went to the temporary folder, the user's reports/report.md is untouched
+    assert.ok(text.includes(`report folder: ${path.join(tmp, 'reports')}\n`), 'REPORT_DIR used');
+    const after = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
+    assert.equal(after, userReportBefore, 'reports/report.md was rewritten');
+    // the example store's full-182 runs deviate from the protocol: marked in the tests and the figures
+    assert.match(text, /Not interpretable: these runs deviate from the full-182 protocol/);
+    assert.ok(text.includes('not the full-182 protocol'), 'caveat in the figures');
+  });
+});
+
+describe('committed notebook 04', () => {
+  const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', '04-analysis.ipynb'), 'utf8')) as Notebook;
+  const source = nb.cells.map((c) => joined(c.source)).join('\n');
+
+  it('writes into its own folder (reports/notebook-04) unless REPORT_DIR is set, and says so', () => {
+    assert.match(source, /const REPORT_DIR = process\.env\.REPORT_DIR \|\| path\.join\(ws\.PROJECT_ROOT, 'reports', 'notebook-04'\);/);
+    assert.match(source, /`REPORT_DIR` \(environment\) if set, else to the notebook's own folder `reports\/notebook-04\/`/);
+    assert.doesNotMatch(source, /path\.join\(ws\.PROJECT_ROOT, 'reports'\);/);
+  });
+
+  it('carries outputs of the fixed code (notebook folder, caveats, not-interpretable tests)', () => {
+    const text = outputsText(nb);
+    assert.match(text, /report folder: .*reports[\\/]notebook-04\n/);
+    assert.match(text, /wrote reports\/notebook-04\/report\.md/);
+    assert.match(text, /Not interpretable: these runs deviate from the full-182 protocol/);
+    assert.ok(text.includes('not the full-182 protocol'));
+    const code = nb.cells.filter((c) => c.cell_type === 'code');
+    code.forEach((c, i) => assert.equal(c.execution_count, i + 1, `code cell ${i} executed in order`));
   });
 });
