@@ -196,7 +196,16 @@ main(process.argv.slice(2)).catch((e: Error) => {
     console.error(`error: ${e.message}\n(run with --help for usage)`);
     process.exit(2);
   }
-  console.error(`error: ${e.message}`);
+  const fsError = e as NodeJS.ErrnoException;
+  if (fsError.code && fsError.path && fsError.syscall) {
+    // a file-system error: name the user's folder or file, not a temporary file of an atomic write
+    const isTemp = /\.tmp/.test(path.basename(fsError.path));
+    const where = isTemp ? `folder ${path.dirname(fsError.path)}` : fsError.path;
+    const verb = ['open', 'rename', 'mkdir', 'write', 'fsync'].includes(fsError.syscall) ? 'cannot write' : `cannot ${fsError.syscall}`;
+    console.error(`error: ${verb} ${where}: ${fsError.code}`);
+  } else {
+    console.error(`error: ${e.message}`);
+  }
   if (process.env.DEBUG) console.error(e.stack);
   process.exit(1);
 });

@@ -31,6 +31,14 @@ test('wrong flags, unknown protocols and backends: one-line error, non-zero exit
     assert.equal(fs.existsSync(results), false, `nothing written for ${args.join(' ')}`);
   }
   assert.match(run(['--help']).stdout, /usage: node dist\/cli\.js <command>/);
+  // a file-system error names the user's path, not a temporary file
+  const blocker = path.join(dir, 'blocker');
+  fs.writeFileSync(blocker, 'a file where a folder is expected');
+  const example = path.join(ROOT, 'data', 'example-results.sqlite');
+  const csv = run(['export-csv', '--results', example, '--out', path.join(blocker, 'csv')]);
+  assert.equal(csv.status, 1);
+  assert.equal(csv.stderr.trim(), `error: cannot write ${path.join(blocker, 'csv')}: ENOTDIR`);
+  assert.match(run(['--version']).stdout, /^resnet-sgdr-workspace \d+\.\d+\.\d+; @tensorflow\/tfjs 4\.22\.0/);
 });
 
 test('a protocol trains in 2 worker processes into one store, then resumes by skipping finished runs', () => {
