@@ -101,7 +101,7 @@ export interface ResultsStore {
   recordEpoch(record: EpochRecord, summary: Partial<RunRecord>): void;
   /** Sets the final status (completed, censored, failed, diverged). */
   finishRun(runId: string, finish: RunFinish): void;
-  /** Runs of a protocol still marked running whose process is gone (crashed). */
+  /** Closes the connection. */
   close(): void;
   /** The underlying connection (for tests and exports). */
   readonly db: Database.Database;
