@@ -6,6 +6,8 @@
  *   analyze                   per-arm table and Welch t-tests from the results store
  *   export-csv                runs.csv and epochs.csv from the results store
  *   export-charts, report     charts (PNG/SVG/HTML) and reports/report.md
+ *   status                    per protocol and arm: finished, running (worker, heartbeat), waiting, failed
+ *   copy-store --from A --to B   copies runs, epochs and checkpoints between stores (SQLite, PostgreSQL)
  *   download                  the official CIFAR-10 binary archive into data/
  *   protocols                 list protocols
  */
@@ -13,13 +15,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from './train/engine';
-import { DEFAULT_RESULTS_PATH, defaultWorkers, runProtocol } from './runs/runner';
+import { defaultWorkers, runProtocol } from './runs/runner';
+import { resolveResultsLocation } from './runs/location';
+import { redactLocation } from './runs/sql';
+import { copyStore } from './runs/copy';
+import { storeStatus, statusText } from './runs/status';
+import { expandProtocol } from './runs/protocols';
+import { runId } from './train/config';
+import { EMBEDDED_DATA_DIR, locateCifar10 } from './data/locate';
+import { loadCifar10 } from './data/cifar10';
 import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
 import { loadProtocolFile } from './runs/protocol-file';
 import { loadResults } from './analysis/results';
 import { analysisText } from './analysis/analyze';
 import { exportCsv } from './runs/csv';
 import { DOWNLOADED_DATA_DIR } from './data/locate';
+
+const BACKENDS = BACKEND_CHOICES.filter((b) => b !== 'cpu');
 import { downloadCifar10 } from './data/download';
 
 const USAGE = `usage: node dist/cli.js <command> [options]
@@ -27,16 +39,20 @@ commands:
   start                          train the quick protocol on the embedded data, then print the analysis
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
-      [--backend ${BACKEND_CHOICES.join('|')}] [--workers N] [--data DIR] [--results FILE]
+      [--backend ${BACKENDS.join('|')}] [--workers N] [--data DIR] [--results FILE|URL]
+      [--checkpoint-every N] [--lease-seconds S] [--heartbeat-seconds S] [--run-index I] [--max-runs K]
   experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
-  analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE] [--allow-mixed-configs]
-  export-csv [--results FILE] [--out DIR]
+  analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE|URL] [--allow-mixed-configs]
+  status [--results FILE|URL]    per protocol and arm: finished, running (worker, last heartbeat, epoch), waiting, failed
+  copy-store --from FILE|URL --to FILE|URL   copy runs, epochs and checkpoints (idempotent)
+  export-csv [--results FILE|URL] [--out DIR]
   export-charts [--protocol NAME] [--results FILE] [--out DIR] [--formats png,svg,html] [--scale N]
   report [--protocol NAME] [--results FILE] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   --workers 0                    trains in this process instead of worker processes
   --version                      versions of the workspace and its engine packages
   download                       fetch and verify the official CIFAR-10 binary archive into data/
-  protocols                      list the protocols`;
+  protocols [--runs NAME]        list the protocols / the runs of one, with their --run-index
+--results takes a SQLite file (default data/results.sqlite) or a postgres:// URL; RESULTS_URL sets it too.`;
 
 /** A usage error: one line, exit code 2. */
 class UsageError extends Error {}
@@ -46,7 +62,9 @@ const OPTIONS = {
   fraction: { type: 'string' }, arms: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' },
   workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
   formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
+  version: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, 'lease-seconds': { type: 'string' },
+  'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' },
+  from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -78,7 +96,7 @@ function overridesFrom(v: Values): ProtocolOverrides {
 
 function backendFrom(v: Values): BackendChoice {
   const b = (v.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(b)) throw new UsageError(`unknown backend "${v.backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!BACKEND_CHOICES.includes(b)) throw new UsageError(`unknown backend "${v.backend}"; expected one of ${BACKENDS.join(', ')}`);
   if (b === 'cpu') throw new UsageError('backend "cpu" (pure JavaScript) needs minutes per batch and is not used for training; use wasm');
   return b;
 }
@@ -87,25 +105,56 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   // unknown protocol or bad protocol file -> error before anything
   const protocol = v['protocol-file'] ? loadProtocolFile(v['protocol-file']) : getProtocol(protocolName);
   const started = Date.now();
+  const controller = new AbortController();
+  const location = resolveResultsLocation(v.results);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (controller.signal.aborted) {
+        console.error(`${signal} again: exiting now; runs still held are taken over when their leases expire (at once on this host)`);
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      console.error(`\n${signal}: stopping every run within one iteration and releasing it (resumable from its last checkpoint); ${signal} again exits at once`);
+      controller.abort(signal);
+    });
+  }
   const result = await runProtocol({
-    protocol, overrides: overridesFrom(v), results: v.results, data: v.data, backend: backendFrom(v),
-    workers: int(v.workers, 'workers', 0) ?? defaultWorkers(),
+    protocol, overrides: overridesFrom(v), results: location, data: v.data, backend: backendFrom(v),
+    workers: int(v.workers, 'workers', 0) ?? defaultWorkers(), signal: controller.signal,
+    lease: { checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 0), leaseSeconds: num(v['lease-seconds'], 'lease-seconds', 0, 86400),
+      heartbeatSeconds: num(v['heartbeat-seconds'], 'heartbeat-seconds', 0, 3600) },
+    runIndex: int(v['run-index'], 'run-index', 0), maxRuns: int(v['max-runs'], 'max-runs', 1),
   });
-  console.log(`protocol ${result.protocol}: trained ${result.trained}, skipped ${result.skipped} finished, failed ${result.failed} in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${result.resultsPath}`);
+  console.log(`protocol ${result.protocol}: trained ${result.trained}, skipped ${result.skipped} finished, failed ${result.failed}` +
+    `${result.released ? `, released ${result.released}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${result.resultsPath}`);
+  if (result.interrupted) {
+    console.error(`interrupted (${result.interrupted}): ${result.released} run${result.released === 1 ? '' : 's'} released, resumable from the last checkpoint; ` +
+      'run the same command again to continue');
+    process.exit(result.interrupted === 'SIGINT' ? 130 : 143);
+  }
   if (result.failed > 0) process.exitCode = 1;
 }
 
-function analyze(v: Values, protocol?: string): void {
-  const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+async function analyze(v: Values, protocol?: string): Promise<void> {
+  const file = resolveResultsLocation(v.results);
   if (v['protocol-file']) protocol = loadProtocolFile(v['protocol-file']).name;
-  const { runs, notes } = loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const { runs, notes } = await loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   if (protocol && runs.length === 0) {
-    const present = [...new Set(loadResults(file, { allowMixedConfigs: true }).runs.map((r) => r.protocol))];
-    throw new Error(`${file}: no runs of protocol "${protocol}" (the store has ${present.length ? `runs of: ${present.join(', ')}` : 'no runs'})`);
+    const present = [...new Set((await loadResults(file, { allowMixedConfigs: true })).runs.map((r) => r.protocol))];
+    throw new Error(`${redactLocation(file)}: no runs of protocol "${protocol}" (the store has ${present.length ? `runs of: ${present.join(', ')}` : 'no runs'})`);
   }
   notes.forEach((n) => console.log(`note: ${n}`));
-  console.log(`results: ${file}`);
+  console.log(`results: ${redactLocation(file)}`);
   console.log(analysisText(runs));
+}
+
+/** `protocols --runs NAME`: the runs of a protocol's expansion with their --run-index (needs the data: run ids hash the dataset). */
+function listProtocolRuns(v: Values, name: string): void {
+  const protocol = v['protocol-file'] ? loadProtocolFile(v['protocol-file']) : getProtocol(name);
+  const dir = protocol.data === 'embedded' && !v.data ? EMBEDDED_DATA_DIR : locateCifar10(v.data).dir;
+  const ds = loadCifar10(dir);
+  const { runs } = expandProtocol(protocol, ds.manifest.name, ds.train.count, overridesFrom(v));
+  console.log(`protocol ${protocol.name}: ${runs.length} runs (--run-index 0..${runs.length - 1}) on ${ds.manifest.name}`);
+  runs.forEach((c, i) => console.log(`${i}\t${c.arm}\tseed ${c.seed}\t${runId(c)}`));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -123,14 +172,6 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${own.name} ${own.version}; @tensorflow/tfjs ${pkg('@tensorflow/tfjs')}, @tensorflow/tfjs-backend-wasm ${pkg('@tensorflow/tfjs-backend-wasm')}, node ${process.version}`);
     return;
   }
-  if (command === 'start' || command === 'experiment') {
-    process.once('SIGINT', () => {
-      const file = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
-      console.error(`\ninterrupted: every finished epoch is saved in ${file}; run the same command again to skip finished runs ` +
-        'and restart unfinished ones from epoch 1');
-      process.exit(130);
-    });
-  }
   if (v.help || !command) {
     console.log(USAGE);
     if (!command && !v.help) process.exitCode = 2;
@@ -141,7 +182,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       const t0 = Date.now();
       await experiment(v, v.protocol ?? 'quick');
-      analyze(v, v.protocol ?? 'quick');
+      await analyze(v, v.protocol ?? 'quick');
       console.log(`npm start finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
@@ -154,8 +195,17 @@ async function main(argv: string[]): Promise<void> {
       return analyze(v, v.protocol);
     case 'export-csv': {
       const out = path.resolve(v.out ?? 'reports');
-      const files = exportCsv(path.resolve(v.results ?? DEFAULT_RESULTS_PATH), out);
+      const files = await exportCsv(resolveResultsLocation(v.results), out);
       files.forEach((f) => console.log(`wrote ${f}`));
+      return;
+    }
+    case 'status':
+      console.log(statusText(await storeStatus(resolveResultsLocation(v.results))));
+      return;
+    case 'copy-store': {
+      if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
+      const r = await copyStore(resolveResultsLocation(v.from), resolveResultsLocation(v.to), (l) => console.log(l));
+      console.log(`copied ${r.copied} runs (${r.unchanged} unchanged or newer there) and ${r.planned} planned runs from ${r.from} to ${r.to}`);
       return;
     }
     case 'export-charts':
@@ -181,6 +231,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'protocols':
+      if (v.runs) return listProtocolRuns(v, v.runs);
       for (const p of Object.values(PROTOCOLS)) {
         console.log(`${p.name}: ${p.description}\n  arms: ${p.arms.map((a) => `${a.name} (${a.description})`).join('; ')}\n  seeds ${p.seeds}, max epochs ${p.maxEpochs}, target ${p.target ?? '-'}${p.stopAtTarget ? ' (stop)' : ''}`);
         p.notes.forEach((n) => console.log(`  note: ${n}`));

@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_RESULTS_PATH } from '../runs/runner';
+import { resolveResultsLocation } from '../runs/location';
 import { PROTOCOLS } from '../runs/protocols';
-import { openResultsStore } from '../runs/store';
+import { isPostgresUrl, openResultsStore, redactLocation } from '../runs/store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from './charts/export';
 import { loadResults, type LoadedResults } from './results';
 import { analyzeResults, type ProtocolAnalysis } from './report/analysis';
@@ -28,26 +28,27 @@ export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg'];
  * @throws Error naming the file when it does not exist or is not a results store, or naming the
  *   protocol when it is neither a known protocol nor in the store
  */
-export function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): LoadedResults & { file: string } {
-  const file = path.resolve(results);
-  if (!fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
-  if (!fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
+export async function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): Promise<LoadedResults & { file: string }> {
+  const url = isPostgresUrl(results);
+  const file = url ? results : path.resolve(results);
+  if (!url && !fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
+  if (!url && !fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
   if (protocol !== undefined) {
     if (!protocol.trim()) throw new Error('protocol must not be empty');
     if (!PROTOCOLS[protocol]) {
-      const store = openResultsStore(file, { readonly: true });
+      const store = await openResultsStore(file, { readonly: true });
       let present: string[];
       try {
-        present = (store.db.prepare('SELECT DISTINCT protocol FROM runs ORDER BY protocol').pluck().all() as string[]);
+        present = await store.listProtocols();
       } finally {
-        store.close();
+        await store.close();
       }
       if (!present.includes(protocol)) {
-        throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${file} (${present.join(', ') || 'no runs'})`);
+        throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${redactLocation(file)} (${present.join(', ') || 'no runs'})`);
       }
     }
   }
-  return { ...loadResults(file, { protocol, allowMixedConfigs }), file };
+  return { ...(await loadResults(file, { protocol, allowMixedConfigs })), file: redactLocation(file) };
 }
 
 export interface ExportChartsOptions {
@@ -92,7 +93,7 @@ export async function exportChartsForResults(opts: ExportChartsOptions): Promise
   const formats = opts.formats ?? DEFAULT_CHART_FORMATS;
   checkFormats(formats);
   checkScale(opts.scale);
-  const { runs, epochs } = loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
+  const { runs, epochs } = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const outDir = path.resolve(opts.outDir ?? 'reports');
   const figures = reportFigures(runs, epochs);
   const files = figures.length
@@ -138,7 +139,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   const formats = opts.formats ?? DEFAULT_CHART_FORMATS;
   checkFormats(formats);
   checkScale(opts.scale);
-  const loaded = loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
+  const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
   const figures = reportFigures(loaded.runs, loaded.epochs);
   const reportDir = path.dirname(out);
@@ -197,9 +198,9 @@ function shown(f: string): string {
 export async function cliExportCharts(v: ReportCliValues): Promise<void> {
   const formats = parseFormats(v.formats);
   const scale = parseScale(v.scale);
-  const results = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+  const results = resolveResultsLocation(v.results);
   const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
-  console.log(`results: ${results}`);
+  console.log(`results: ${redactLocation(results)}`);
   if (r.figures.length === 0) console.log(`no runs${v.protocol ? ` of protocol ${v.protocol}` : ''} in the store: no charts written`);
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
 }
@@ -208,11 +209,11 @@ export async function cliExportCharts(v: ReportCliValues): Promise<void> {
 export async function cliReport(v: ReportCliValues): Promise<void> {
   const formats = parseFormats(v.formats);
   const scale = parseScale(v.scale);
-  const results = path.resolve(v.results ?? DEFAULT_RESULTS_PATH);
+  const results = resolveResultsLocation(v.results);
   const out = v.out ?? path.join('reports', 'report.md');
   if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
   const r = await writeReport({ results, out, formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
-  console.log(`results: ${results}`);
+  console.log(`results: ${redactLocation(results)}`);
   r.notes.forEach((n) => console.log(`note: ${n}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
   if (r.chartsNote) console.log(`note: ${r.chartsNote}`);

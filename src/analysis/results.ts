@@ -42,16 +42,17 @@ export class PoolingError extends Error {
 }
 
 /**
- * Reads runs (and their epochs) of a protocol from a results store, read-only.
- * @param file SQLite results store
+ * Reads runs (and their epochs) of a protocol from a results store, read-only (nothing is created,
+ * migrated or left beside the file; a store in a read-only folder works).
+ * @param file results store: SQLite file path or postgres:// URL
  * @param options.protocol protocol name (all when omitted)
  * @param options.allowMixedConfigs pool runs of an arm even when their configurations differ beyond the seed
  * @throws StoreError when the file does not exist / is not a store; PoolingError when an arm mixes configurations
  */
-export function loadResults(file: string, options: { protocol?: string; allowMixedConfigs?: boolean } = {}): LoadedResults {
-  const store = openResultsStore(file, { readonly: true });
+export async function loadResults(file: string, options: { protocol?: string; allowMixedConfigs?: boolean } = {}): Promise<LoadedResults> {
+  const store = await openResultsStore(file, { readonly: true });
   try {
-    const runs = store.listRuns(options.protocol ? { protocol: options.protocol } : {}) as (RunRecord & { configHash?: string })[];
+    const runs = (await store.listRuns(options.protocol ? { protocol: options.protocol } : {})) as (RunRecord & { configHash?: string })[];
     const notes: string[] = [];
     const byArm = new Map<string, Set<string>>();
     for (const r of runs) {
@@ -68,14 +69,14 @@ export function loadResults(file: string, options: { protocol?: string; allowMix
         const diff = configDifferences(c1, c2).slice(0, 4).join('; ');
         const msg = `${arm}: runs with ${hashes.size} different configurations (hashes ${[...hashes].join(', ')}; ${diff})`;
         if (!options.allowMixedConfigs) {
-          throw new PoolingError(`${file}: refusing to pool ${msg}; analyse one configuration (delete or move the others) or pass --allow-mixed-configs`);
+          throw new PoolingError(`${store.location}: refusing to pool ${msg}; analyse one configuration (delete or move the others) or pass --allow-mixed-configs`);
         }
         notes.push(`pooled ${msg}`);
       }
     }
-    const epochs = store.listEpochs(runs.map((r) => r.runId));
+    const epochs = await store.listEpochs(runs.map((r) => r.runId));
     return { runs, epochs, notes };
   } finally {
-    store.close();
+    await store.close();
   }
 }

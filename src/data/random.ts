@@ -10,6 +10,14 @@ export interface Rng {
   int(n: number): number;
   /** Standard normal (Box–Muller). */
   normal(): number;
+  /** The generator's complete state (for checkpoints): restoring it continues the same stream. */
+  state(): RngState;
+}
+
+/** Complete state of an Rng: the 32-bit mulberry32 counter and the spare Box–Muller normal. */
+export interface RngState {
+  a: number;
+  spare: number | null;
 }
 
 /** Mixes a seed and a stream label into a 32-bit seed so that different uses of one run seed are independent. */
@@ -25,10 +33,11 @@ export function deriveSeed(seed: number, stream: string): number {
 /**
  * Creates a seeded generator.
  * @param seed any integer (taken modulo 2^32)
+ * @param state a state from Rng.state() to continue from (the seed is then ignored)
  */
-export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  let spare: number | null = null;
+export function createRng(seed: number, state?: RngState): Rng {
+  let a = state ? state.a >>> 0 : seed >>> 0;
+  let spare: number | null = state ? state.spare : null;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -52,6 +61,7 @@ export function createRng(seed: number): Rng {
       spare = r * Math.sin(2 * Math.PI * v);
       return r * Math.cos(2 * Math.PI * v);
     },
+    state: () => ({ a, spare }),
   };
 }
 

@@ -1,64 +1,110 @@
 /**
- * Executes one run inside the current process: selects the engine, prepares the data, trains, and
- * writes every finished epoch to the results store as it ends.
+ * Executes one run inside the current process: selects the engine, prepares the data, claims the run
+ * under a lease, resumes it from its checkpoint (or starts it), and writes every finished epoch with
+ * its checkpoint to the results store, fenced by the lease.
  */
 import { selectEngine, type BackendChoice } from '../train/engine';
+import { CheckpointError } from '../train/checkpoint';
 import { configHash, runId as makeRunId, type RunConfig } from '../train/config';
-import { trainRun, type TrainHooks } from '../train/loop';
+import { trainRun, TrainingInterrupted, type ResumeFrom, type TrainHooks } from '../train/loop';
 import type { EpochRecord, RunStatus } from './types';
-import { openResultsStore, type ResultsStore } from './store';
+import { keepLease } from './lease';
+import { LeaseLostError, type ResultsStore, type WorkerIdentity } from './store';
 import { codeVersion, prepareRunData } from './prepare';
 
-export interface ExecuteOptions {
-  storePath: string;
+/** How runs are held and saved (CLI: --lease-seconds, --heartbeat-seconds, --checkpoint-every). */
+export interface LeaseOptions {
+  /** A lease not renewed for this long may be taken over (default 120). */
+  leaseSeconds: number;
+  /** Seconds between lease renewals (default 30). */
+  heartbeatSeconds: number;
+  /** Epochs between checkpoints (default 1). */
+  checkpointEvery: number;
+}
+
+export const DEFAULT_LEASE: LeaseOptions = { leaseSeconds: 120, heartbeatSeconds: 30, checkpointEvery: 1 };
+
+export interface ExecuteOptions extends Partial<LeaseOptions> {
   dataDir: string;
   backend: BackendChoice;
+  worker: WorkerIdentity;
+  /** Failed runs whose failure is at or after this time (ISO, store clock) are not retried. */
+  skipFailedSince?: string;
   onEpoch?(record: EpochRecord, run: RunConfig): void;
   onProgress?: TrainHooks['onProgress'];
-  /** Called when the run is not trained because another process finished or is training it. */
+  /** Called when the run is not trained: finished, held by another worker, or failed in this invocation. */
   onSkip?(reason: string): void;
+  /** Asked between iterations: a reason stops the run, which is released resumable (SIGTERM). */
+  shouldStop?(): string | null;
+  log?(line: string): void;
 }
+
+/**
+ * What became of a run: its final status; 'skipped' (finished, or failed in this invocation), 'held'
+ * (another worker holds a live lease: try later), 'released' (stopped by shouldStop, resumable),
+ * 'lease-lost' (taken over or cut off: this worker wrote nothing more).
+ */
+export type RunResult = RunStatus | 'skipped' | 'held' | 'released' | 'lease-lost';
 
 let cachedCodeVersion: string | null | undefined;
 
 /**
  * Trains one run and records it. Errors inside training mark the run failed (with the message) and are rethrown.
- * The run is claimed atomically in the store first (see ResultsStore.claimRun): a run finished or being
- * trained by another live process meanwhile is left alone and 'skipped' is returned.
- * @returns the final status, or 'skipped'
+ * @returns what became of the run (RunResult)
  */
-export async function executeRun(config: RunConfig, options: ExecuteOptions, store?: ResultsStore): Promise<RunStatus | 'skipped'> {
+export async function executeRun(config: RunConfig, options: ExecuteOptions, store: ResultsStore): Promise<RunResult> {
   const engine = await selectEngine({ backend: options.backend });
-  const own = !store;
-  const db = store ?? openResultsStore(options.storePath);
+  const log = options.log ?? ((l: string) => console.log(l));
+  const lease = { ...DEFAULT_LEASE, ...Object.fromEntries(Object.entries({ leaseSeconds: options.leaseSeconds, heartbeatSeconds: options.heartbeatSeconds, checkpointEvery: options.checkpointEvery }).filter(([, v]) => v !== undefined)) } as LeaseOptions;
   const id = makeRunId(config);
+  const data = prepareRunData(options.dataDir, config.data);
+  if (cachedCodeVersion === undefined) cachedCodeVersion = codeVersion();
+  const claim = await store.claimRun({
+    runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: config as unknown as Record<string, unknown>,
+    configHash: configHash(config), target: config.target, backend: engine.backend,
+    versions: { ...engine.versions, node: process.version }, codeVersion: cachedCodeVersion,
+  }, options.worker, { leaseSeconds: lease.leaseSeconds, skipFailedSince: options.skipFailedSince });
+  if (!claim.claimed) {
+    options.onSkip?.(claim.reason);
+    return claim.final ? 'skipped' : 'held';
+  }
+  claim.notes.forEach((n) => log(`warning: ${n}`));
+  const tag = `[${config.protocol} ${config.arm} seed ${config.seed}]`;
+  if (claim.resume) log(`${tag} resuming from the checkpoint of epoch ${claim.resume.epoch}`);
+  const keeper = keepLease(store, claim.lease, lease.heartbeatSeconds, log);
+  const hooks: TrainHooks = {
+    checkpointEvery: lease.checkpointEvery,
+    onEpoch: async (record, summary, checkpoint) => {
+      await store.recordEpoch(claim.lease, record, summary, checkpoint);
+      options.onEpoch?.(record, config);
+    },
+    onProgress: options.onProgress,
+    shouldStop: () => keeper.lost() ?? options.shouldStop?.() ?? null,
+  };
   try {
-    const data = prepareRunData(options.dataDir, config.data);
-    if (cachedCodeVersion === undefined) cachedCodeVersion = codeVersion();
-    const claim = db.claimRun({
-      runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: config as unknown as Record<string, unknown>,
-      configHash: configHash(config), target: config.target, backend: engine.backend,
-      versions: { ...engine.versions, node: process.version }, codeVersion: cachedCodeVersion,
-    });
-    if (!claim.claimed) {
-      options.onSkip?.(claim.reason);
-      return 'skipped';
-    }
+    let outcome;
     try {
-      const outcome = await trainRun(id, config, data, {
-        onEpoch: (record, summary) => {
-          db.recordEpoch(record, summary);
-          options.onEpoch?.(record, config);
-        },
-        onProgress: options.onProgress,
-      });
-      db.finishRun(id, { status: outcome.status, error: outcome.error });
-      return outcome.status;
+      outcome = await trainRun(id, config, data, hooks, (claim.resume ?? undefined) as ResumeFrom | undefined);
     } catch (e) {
-      db.finishRun(id, { status: 'failed', error: (e as Error).stack ?? String(e) });
-      throw e;
+      if (!(e instanceof CheckpointError)) throw e;
+      log(`warning: run ${id}: its checkpoint cannot be restored (${e.message}); restarting the run from epoch 1`);
+      await store.discardCheckpoint(claim.lease);
+      outcome = await trainRun(id, config, data, hooks);
     }
+    await store.finishRun(claim.lease, { status: outcome.status, error: outcome.error });
+    return outcome.status;
+  } catch (e) {
+    if (e instanceof LeaseLostError || (e instanceof TrainingInterrupted && keeper.lost())) {
+      log(`${tag} ${e instanceof LeaseLostError ? e.message : `stopped: ${keeper.lost()}`}`);
+      return 'lease-lost';
+    }
+    if (e instanceof TrainingInterrupted) {
+      await store.releaseRun(claim.lease).catch((err: Error) => log(`${tag} could not release the run (${err.message}); it is taken over when its lease expires`));
+      return 'released';
+    }
+    await store.finishRun(claim.lease, { status: 'failed', error: (e as Error).stack ?? String(e) }).catch(() => undefined);
+    throw e;
   } finally {
-    if (own) db.close();
+    keeper.stop();
   }
 }

@@ -6,3 +6,5 @@ export * from './execute';
 export * from './runner';
 export * from './csv';
 export * from './protocol-file';
+export * from './copy';
+export * from './status';

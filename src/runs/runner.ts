@@ -1,35 +1,44 @@
 /**
- * Runs a protocol: verifies the data, expands the runs, skips those already finished in the results
- * store, restarts unfinished ones, and trains the rest in parallel worker processes (one per core
- * by default), each with its own tfjs engine, all writing to one SQLite store. A crashed worker
- * marks its run failed and the others go on.
+ * Runs a protocol: checks the results store, verifies the data, expands the runs, records them as
+ * planned, and drains them: every slot (one worker process per core by default) claims the next run
+ * that is neither finished nor held by a live lease, trains it (resuming from its checkpoint) and
+ * takes the next. Any number of such processes, on any hosts, can drain one protocol in one store.
+ * Runs held by other workers are waited for: if their lease expires, they are taken over.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
-import { EMBEDDED_DATA_DIR, locateCifar10, PROJECT_ROOT } from '../data/locate';
+import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/engine';
-import { executeRun } from './execute';
-import { processAlive } from './process';
+import { DEFAULT_LEASE, type LeaseOptions } from './execute';
+import { resolveResultsLocation } from './location';
+import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
+import { formatEpoch, progressPrinter } from './progress';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
 import { openResultsStore } from './store';
 import type { EpochRecord, RunRecord, RunStatus } from './types';
+import { checkBackendInstalled } from './backend-check';
 
-export const DEFAULT_RESULTS_PATH = path.join(PROJECT_ROOT, 'data', 'results.sqlite');
+export { DEFAULT_RESULTS_PATH, resolveResultsLocation } from './location';
 
 export interface RunProtocolOptions {
   protocol: string | ProtocolSpec;
   overrides?: ProtocolOverrides;
-  /** Results store (default data/results.sqlite). */
+  /** Results store: SQLite path or postgres:// URL (default RESULTS_URL, else data/results.sqlite). */
   results?: string;
   /** CIFAR-10 directory (--data); default: see locateCifar10. */
   data?: string;
   backend?: BackendChoice;
   /** Parallel worker processes (default: one per core, at most one per pending run); 0 = train in this process. */
   workers?: number;
+  /** Lease and checkpoint settings (defaults: lease 120 s, heartbeat 30 s, checkpoint every epoch). */
+  lease?: Partial<LeaseOptions>;
+  /** Train only run I (0-based) of the protocol's expansion (Slurm array task, Kubernetes completion index). */
+  runIndex?: number;
+  /** Stop after this many runs trained by this invocation. */
+  maxRuns?: number;
+  /** Aborting it (SIGINT/SIGTERM) stops every run within an iteration and releases it, resumable. */
+  signal?: AbortSignal;
   /** One line per event (default console.log). */
   log?: (line: string) => void;
   /** After every epoch of any run. */
@@ -41,29 +50,16 @@ export interface RunProtocolOptions {
 export interface ProtocolResult {
   protocol: string;
   dataDir: string;
+  /** The store's location (a URL without its password). */
   resultsPath: string;
   trained: number;
   skipped: number;
   failed: number;
+  /** Runs stopped by the signal and released, resumable from their checkpoints. */
+  released: number;
+  /** The signal's reason when the protocol was interrupted, else null. */
+  interrupted: string | null;
   runs: RunRecord[];
-}
-
-const FINISHED: RunStatus[] = ['completed', 'censored', 'diverged'];
-
-/**
- * A forced native backend must at least be installed as itself (not the danfojs-node alias) before
- * anything is written; whether its binding loads is found out by the process that trains.
- */
-function checkBackendInstalled(backend: BackendChoice): void {
-  if (backend !== 'tfjs-node' && backend !== 'tfjs-node-gpu') return;
-  const name = `@tensorflow/${backend}`;
-  let found: string | null = null;
-  try {
-    found = (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { name: string }).name;
-  } catch {
-    // not installed
-  }
-  if (found !== name) throw new ConfigError(`backend ${backend} cannot be used: ${name} is ${found ? `${found} (the danfojs-node alias), not the native binding` : 'not installed'}; use --backend wasm or auto`);
 }
 
 /** Default number of workers: the cores available to this process. */
@@ -71,179 +67,127 @@ export function defaultWorkers(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-function formatEpoch(r: EpochRecord, c: RunConfig): string {
-  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  return `[${c.protocol} ${c.arm} seed ${c.seed}] epoch ${r.epoch}/${c.maxEpochs}  last lr ${r.learningRate.toPrecision(3)}  ` +
-    `train loss ${r.trainLoss.toFixed(3)} acc ${pct(r.trainAccuracy)}  val acc ${pct(r.validationAccuracy)}  ` +
-    `test acc ${pct(r.testAccuracy)}  ${r.trainSeconds.toFixed(1)} s train / ${r.totalSeconds.toFixed(1)} s total`;
-}
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  const t = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
 
 /**
  * Runs (or resumes) a protocol.
- * @throws ConfigError / DataFileError / StoreError before any training on bad input
+ * @throws ConfigError / StoreError / DataFileError before any training on bad input (the store is checked before the data)
  */
 export async function runProtocol(options: RunProtocolOptions): Promise<ProtocolResult> {
   const protocol = typeof options.protocol === 'string' ? getProtocol(options.protocol) : options.protocol;
   const log = options.log ?? ((l: string) => console.log(l));
   const backend = options.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(backend)) throw new Error(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!BACKEND_CHOICES.includes(backend)) throw new ConfigError(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
   checkBackendInstalled(backend);
-  const located = protocol.data === 'embedded' && !options.data
-    ? { dir: EMBEDDED_DATA_DIR, description: `embedded CIFAR-10 subset at ${EMBEDDED_DATA_DIR} (protocol ${protocol.name} uses it unless --data is given)` }
-    : locateCifar10(options.data);
-  const dataset = loadCifar10(located.dir); // verifies every file (size, md5, labels) before training
-  log(`data: ${located.description}: ${dataset.train.count} training-file images, ${dataset.test.count} test images, md5 verified`);
-  const { runs, warnings } = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides);
-  if (protocol.data === 'any' && dataset.manifest.name !== 'cifar-10') {
-    warnings.unshift(`protocol ${protocol.name} is defined on the full CIFAR-10 set, but the data found is "${dataset.manifest.name}" ` +
-      `(${dataset.train.count} training images): results will not be comparable to the study. Use --data DIR, CIFAR10_DIR, or npm run data:cifar10`);
+  const lease: LeaseOptions = { ...DEFAULT_LEASE, ...Object.fromEntries(Object.entries(options.lease ?? {}).filter(([, v]) => v !== undefined)) };
+  if (!(lease.heartbeatSeconds > 0 && lease.leaseSeconds > lease.heartbeatSeconds)) {
+    throw new ConfigError(`the lease (${lease.leaseSeconds} s) must be longer than the heartbeat (${lease.heartbeatSeconds} s)`);
   }
-  warnings.forEach((w) => log(`warning: ${w}`));
-  const resultsPath = path.resolve(options.results ?? DEFAULT_RESULTS_PATH);
-  const store = openResultsStore(resultsPath);
-  const pending: RunConfig[] = [];
-  let skipped = 0;
-  let busy = 0;
-  for (const c of runs) {
-    const existing = store.getRun(runId(c));
-    if (existing && FINISHED.includes(existing.status)) {
-      skipped++;
-      continue;
+  const location = resolveResultsLocation(options.results);
+  const store = await openResultsStore(location, { log }); // checked (and refused if foreign or read-only) before the data
+  try {
+    if (store.created) log(`initialised a new results store: ${store.location}`);
+    const located = protocol.data === 'embedded' && !options.data
+      ? { dir: EMBEDDED_DATA_DIR, description: `embedded CIFAR-10 subset at ${EMBEDDED_DATA_DIR} (protocol ${protocol.name} uses it unless --data is given)` }
+      : locateCifar10(options.data);
+    const dataset = loadCifar10(located.dir); // verifies every file (size, md5, labels) before training
+    log(`data: ${located.description}: ${dataset.train.count} training-file images, ${dataset.test.count} test images, md5 verified`);
+    const expansion = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides);
+    const { warnings } = expansion;
+    if (protocol.data === 'any' && dataset.manifest.name !== 'cifar-10') {
+      warnings.unshift(`protocol ${protocol.name} is defined on the full CIFAR-10 set, but the data found is "${dataset.manifest.name}" ` +
+        `(${dataset.train.count} training images): results will not be comparable to the study. Use --data DIR, CIFAR10_DIR, or npm run data:cifar10`);
     }
-    const row = existing as (RunRecord & { pid?: number }) | null;
-    if (row?.status === 'running' && processAlive(store.db.prepare('SELECT pid FROM runs WHERE run_id = ?').pluck().get(row.runId) as number) &&
-        store.db.prepare('SELECT host FROM runs WHERE run_id = ?').pluck().get(row.runId) === os.hostname()) {
-      log(`skip ${row.runId}: being trained by another live process`);
-      busy++;
-      continue;
+    warnings.forEach((w) => log(`warning: ${w}`));
+    if (options.runIndex !== undefined && !(Number.isInteger(options.runIndex) && options.runIndex >= 0 && options.runIndex < expansion.runs.length)) {
+      throw new ConfigError(`--run-index must be an integer in 0..${expansion.runs.length - 1} (protocol ${protocol.name} has ${expansion.runs.length} runs), got ${String(options.runIndex)}`);
     }
-    pending.push(c);
-  }
-  log(`protocol ${protocol.name}: ${runs.length} runs (${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skipped} already finished, ${busy ? `${busy} being trained by another process, ` : ''}${pending.length} to train; results in ${resultsPath}`);
+    await store.planRuns(expansion.runs.map((c, position) => ({ runId: runId(c), protocol: c.protocol, arm: c.arm, seed: c.seed, position, config: c as unknown as Record<string, unknown> })));
+    const runs = options.runIndex !== undefined ? [expansion.runs[options.runIndex]] : expansion.runs;
+    const stored = new Map((await store.listRuns({ protocol: protocol.name })).map((r) => [r.runId, r]));
+    const finished = (s?: RunStatus) => s === 'completed' || s === 'censored' || s === 'diverged';
+    const pending = runs.filter((c) => !finished(stored.get(runId(c))?.status));
+    const skippedAtStart = runs.length - pending.length;
+    log(`protocol ${protocol.name}: ${runs.length} run${runs.length === 1 ? '' : 's'}${options.runIndex !== undefined ? ` (run index ${options.runIndex} of ${expansion.runs.length})` : ''} ` +
+      `(${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skippedAtStart} already finished, ${pending.length} to train; results in ${store.location}`);
 
-  const workers = Math.min(options.workers ?? defaultWorkers(), pending.length);
-  const progressBar = options.progressBar ?? !!process.stdout.isTTY;
-  const progress = new Map<string, string>();
-  const drawProgress = () => {
-    if (!progressBar) return;
-    const line = [...progress.values()].join(' | ');
-    process.stdout.write(`\r\x1b[K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
-  };
-  const onEpoch = (record: EpochRecord, config: RunConfig) => {
-    if (progressBar) process.stdout.write('\r\x1b[K');
-    log(formatEpoch(record, config));
-    options.onEpoch?.(record, config);
-  };
-  const quarters = new Map<string, number>();
-  const bar = (id: string, c: RunConfig, p: { epoch: number; iterationInEpoch: number; iterationsPerEpoch: number; loss: number }) => {
-    if (!progressBar) {
-      // without a TTY (logs, notebooks): one line per quarter of an epoch, so long epochs show progress
-      const q = Math.floor((4 * p.iterationInEpoch) / p.iterationsPerEpoch);
-      const key = `${id}#${p.epoch}`;
-      if (q > 0 && q < 4 && (quarters.get(key) ?? 0) < q) {
-        quarters.set(key, q);
-        log(`[${c.protocol} ${c.arm} seed ${c.seed}] epoch ${p.epoch}: ${p.iterationInEpoch}/${p.iterationsPerEpoch} iterations, train loss ${p.loss.toFixed(3)}`);
-      }
-      return;
-    }
-    const width = 20;
-    const filled = Math.round((width * p.iterationInEpoch) / p.iterationsPerEpoch);
-    progress.set(id, `${c.arm} s${c.seed} e${p.epoch} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.iterationInEpoch}/${p.iterationsPerEpoch} loss ${p.loss.toFixed(3)}`);
-    drawProgress();
-  };
-  let failed = 0;
-  let trained = 0;
-  // final status as logged; a diverged run's line says where (epoch, iteration) from its stored error
-  const outcome = (id: string, status: RunStatus | 'skipped' | undefined, reason?: string) => {
-    if (status === 'skipped') return `skipped: ${reason ?? 'finished or being trained by another process'}`;
-    const error = status === 'diverged' ? store.getRun(id)?.error : null;
-    return error ? `${status}: ${error}` : String(status);
-  };
-  const count = (status: RunStatus | 'skipped' | undefined) => {
-    if (status === 'skipped') skipped++;
-    else trained++;
-  };
-  const execOptions = { storePath: resultsPath, dataDir: located.dir, backend };
+    const printer = progressPrinter(options.progressBar ?? !!process.stdout.isTTY, log);
+    const execute = { dataDir: located.dir, backend, ...lease, skipFailedSince: await store.now() };
+    const slotOptions = {
+      execute, results: location, store, log: (l: string) => printer.line(l),
+      onEpoch: (record: EpochRecord, config: RunConfig) => {
+        printer.line(formatEpoch(record, config));
+        options.onEpoch?.(record, config);
+      },
+      onProgress: printer.update,
+    };
+    const workers = Math.min(options.workers ?? defaultWorkers(), pending.length, options.maxRuns ?? Infinity);
+    const slots: RunSlot[] = workers <= 0
+      ? (pending.length ? [inProcessSlot(slotOptions)] : [])
+      : Array.from({ length: workers }, () => processSlot(slotOptions));
+    if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${backend})`);
 
-  if (workers <= 0 || pending.length === 0) {
-    for (const c of pending) {
-      const id = runId(c);
-      try {
-        let reason: string | undefined;
-        const status = await executeRun(c, { ...execOptions, onEpoch, onProgress: (p) => bar(id, c, p), onSkip: (r) => { reason = r; } }, store);
-        log(`[${c.protocol} ${c.arm} seed ${c.seed}] ${outcome(id, status, reason)}`);
-        count(status);
-      } catch (e) {
-        failed++;
-        log(`[${c.protocol} ${c.arm} seed ${c.seed}] failed: ${(e as Error).message}`);
-      }
-      progress.delete(id);
-    }
-  } else {
-    log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${backend})`);
+    const counts = { trained: 0, skipped: skippedAtStart, failed: 0, released: 0 };
+    let interrupted: string | null = null;
+    const onAbort = () => {
+      interrupted = String(options.signal?.reason ?? 'interrupted');
+      slots.forEach((s) => s.stop(interrupted!));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+
+    // the drain: a queue of runs to try; runs held by live leases elsewhere wait and are tried again
     const queue = [...pending];
-    const workerFile = path.join(__dirname, 'worker.js');
-    await new Promise<void>((resolveAll) => {
-      let live = 0;
-      const startWorker = () => {
-        if (queue.length === 0) {
-          if (live === 0) resolveAll();
-          return;
+    const held: RunConfig[] = [];
+    let busy = 0;
+    let claimed = 0;
+    let waitingSaid = '';
+    const poll = Math.min(5000, (lease.leaseSeconds * 1000) / 4);
+    const tag = (c: RunConfig) => `[${c.protocol} ${c.arm} seed ${c.seed}]`;
+    const record = (c: RunConfig, o: SlotOutcome) => {
+      printer.done(runId(c));
+      switch (o.result) {
+        case 'held': held.push(c); return;
+        case 'skipped': counts.skipped++; log(`${tag(c)} skipped: ${o.reason ?? 'finished by another worker'}`); return;
+        case 'released': counts.released++; log(`${tag(c)} released: resumable from its last checkpoint`); return;
+        case 'lease-lost': log(`${tag(c)} left to the worker that holds it now`); return;
+        case 'failed': counts.failed++; log(`${tag(c)} failed: ${o.reason ?? ''}`); return;
+        default: counts.trained++; log(`${tag(c)} ${o.result}`);
+      }
+    };
+    await Promise.all(slots.map(async (slot) => {
+      for (;;) {
+        if (interrupted || (options.maxRuns !== undefined && claimed >= options.maxRuns)) return;
+        const c = queue.shift();
+        if (!c) {
+          if (held.length === 0 && busy === 0) return;
+          if (held.length && !busy) {
+            const said = `waiting for ${held.length} run${held.length > 1 ? 's' : ''} held by other workers (taken over if a lease expires)`;
+            if (said !== waitingSaid) log(said);
+            waitingSaid = said;
+          }
+          await sleep(poll, options.signal);
+          if (busy === 0 || queue.length === 0) queue.push(...held.splice(0));
+          continue;
         }
-        live++;
-        const child: ChildProcess = fork(workerFile, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        let current: RunConfig | null = null;
-        const next = () => {
-          current = queue.shift() ?? null;
-          if (current) child.send({ type: 'run', config: current, options: execOptions });
-          else child.send({ type: 'exit' });
-        };
-        child.on('message', (m: { type: string; runId?: string; status?: RunStatus | 'skipped'; reason?: string; message?: string; record?: EpochRecord; config?: RunConfig } & Record<string, number>) => {
-          if (m.type === 'ready') next();
-          else if (m.type === 'epoch' && m.record && m.config) onEpoch(m.record, m.config);
-          else if (m.type === 'progress' && current) bar(m.runId!, current, m as unknown as { epoch: number; iterationInEpoch: number; iterationsPerEpoch: number; loss: number });
-          else if ((m.type === 'done' || m.type === 'error') && current) {
-            progress.delete(runId(current));
-            if (progressBar) process.stdout.write('\r\x1b[K');
-            if (m.type === 'done') {
-              count(m.status);
-              log(`[${current.protocol} ${current.arm} seed ${current.seed}] ${outcome(runId(current), m.status, m.reason)}`);
-            } else {
-              failed++;
-              log(`[${current.protocol} ${current.arm} seed ${current.seed}] failed: ${m.message}`);
-            }
-            next();
-          }
-        });
-        child.on('exit', (code, signal) => {
-          live--;
-          if (current) {
-            const id = runId(current);
-            failed++;
-            const why = `worker process ${child.pid} exited (${signal ? `signal ${signal}` : `code ${code}`}) during the run`;
-            try {
-              const row = store.getRun(id);
-              if (!row || row.status === 'running') {
-                if (!row) {
-                  store.startRun({ runId: id, protocol: current.protocol, arm: current.arm, seed: current.seed, config: current as unknown as Record<string, unknown>, configHash: id.split('/').pop()!, target: current.target, backend, versions: {}, codeVersion: null });
-                }
-                store.finishRun(id, { status: 'failed', error: why });
-              }
-            } catch (e) {
-              log(`could not mark ${id} failed: ${(e as Error).message}`);
-            }
-            log(`[${current.protocol} ${current.arm} seed ${current.seed}] failed: ${why}`);
-            progress.delete(id);
-            current = null;
-          }
-          startWorker();
-        });
-      };
-      for (let i = 0; i < workers; i++) startWorker();
-    });
+        busy++;
+        const outcome = await slot.run(c);
+        busy--;
+        if (outcome.result !== 'held' && outcome.result !== 'skipped') claimed++;
+        if (outcome.result !== 'held') waitingSaid = '';
+        record(c, outcome);
+      }
+    }));
+    options.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(slots.map((s) => s.close()));
+    printer.clear();
+    const ids = new Set(runs.map(runId));
+    const result = (await store.listRuns({ protocol: protocol.name })).filter((r) => ids.has(r.runId));
+    return { protocol: protocol.name, dataDir: located.dir, resultsPath: store.location, ...counts, interrupted, runs: result };
+  } finally {
+    await store.close();
   }
-  if (progressBar) process.stdout.write('\r\x1b[K');
-  const result = store.listRuns({ protocol: protocol.name }).filter((r) => runs.some((c) => runId(c) === r.runId));
-  store.close();
-  return { protocol: protocol.name, dataDir: located.dir, resultsPath, trained, skipped: skipped + busy, failed, runs: result };
 }

@@ -1,61 +1,27 @@
 /**
- * Results store: an embedded SQLite database (better-sqlite3) with one row per run and one row per
- * finished epoch. WAL journal and a busy timeout let several worker processes write at once; each
- * epoch is written in one transaction together with the run's summary, so a killed process leaves
- * every finished epoch intact and nothing half-written.
+ * Results store: one interface, two databases behind it (SQLite file, the default; PostgreSQL URL,
+ * for many hosts), the same schema (schema.ts). One row per run, one per finished epoch, the latest
+ * checkpoint of each run, and the planned runs of each protocol. Nothing outside src/runs sees SQL.
+ *
+ * Coordination (after Optuna's RDB storage): a worker claims a run atomically and holds a lease on
+ * it (owner = host:pid:random id, a fencing token incremented by every claim, an expiry on the
+ * database's clock) which it renews by heartbeat. A run whose lease expired (or, on the same host,
+ * whose process is gone) is taken over and resumes from its checkpoint. Every epoch write, the
+ * finish and the release succeed only under the current token: a worker that lost its lease never
+ * writes over the worker that took the run over.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as os from 'node:os';
-import Database from 'better-sqlite3';
+import { emptySummary, summarizeEpochs, type EpochRecord, type RunSummary } from '../train/records';
+import { checkpointHash } from '../train/checkpoint';
 import { processAlive } from './process';
-import type { EpochRecord, RunRecord, RunStatus } from './types';
+import { openPostgres } from './postgres';
+import { nowPlusSql, nowSql } from './schema';
+import { isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
+import { openSqlite } from './sqlite';
+import type { RunRecord, RunStatus } from './types';
 
-/** Schema version written by this code; a newer store is refused. */
-export const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-  run_id TEXT PRIMARY KEY,
-  protocol TEXT NOT NULL,
-  arm TEXT NOT NULL,
-  seed INTEGER NOT NULL,
-  config_json TEXT NOT NULL,
-  config_hash TEXT NOT NULL,
-  backend TEXT,
-  versions_json TEXT,
-  code_version TEXT,
-  status TEXT NOT NULL,
-  target REAL,
-  epochs_to_target INTEGER,
-  iterations_to_target INTEGER,
-  seconds_to_target REAL,
-  epochs_completed INTEGER NOT NULL DEFAULT 0,
-  final_test_accuracy REAL,
-  best_validation_accuracy REAL,
-  test_accuracy_at_best_validation REAL,
-  error TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  host TEXT,
-  pid INTEGER,
-  started_at TEXT NOT NULL,
-  finished_at TEXT
-);
-CREATE TABLE IF NOT EXISTS epochs (
-  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-  epoch INTEGER NOT NULL,
-  iteration INTEGER NOT NULL,
-  learning_rate REAL NOT NULL,
-  train_loss REAL, train_accuracy REAL,
-  validation_loss REAL, validation_accuracy REAL,
-  test_loss REAL, test_accuracy REAL,
-  train_seconds REAL NOT NULL,
-  total_seconds REAL NOT NULL,
-  PRIMARY KEY (run_id, epoch)
-);
-CREATE INDEX IF NOT EXISTS runs_protocol ON runs(protocol, arm);
-`;
+export { SCHEMA_VERSION } from './schema';
+export { StoreError, isPostgresUrl, redactLocation } from './sql';
 
 /** Identity and provenance of a run to start. */
 export interface RunStart {
@@ -71,206 +37,400 @@ export interface RunStart {
   codeVersion: string | null;
 }
 
-/** Final state of a run. */
-export interface RunFinish {
-  status: Exclude<RunStatus, 'running'>;
-  error?: string | null;
+/** A run as stored, with provenance and its lease. */
+export interface StoredRun extends RunRecord {
+  configHash: string;
+  versions: Record<string, string>;
+  codeVersion: string | null;
+  attempts: number;
+  host: string | null;
+  pid: number | null;
+  /** host:pid:id of the worker holding the run, or null. */
+  leaseOwner: string | null;
+  leaseToken: number;
+  heartbeatAt: string | null;
+  leaseExpiresAt: string | null;
+  /** The lease's expiry has passed on the database's clock (at the time of the query). */
+  leaseExpired: boolean;
+  /** Epoch of the run's checkpoint, or null. */
+  checkpointEpoch: number | null;
 }
 
-export interface ResultsStore {
-  readonly file: string;
-  /** Run row by id, or null. */
-  getRun(runId: string): RunRecord | null;
-  /** All runs, optionally of one protocol, ordered by protocol, arm, seed. */
-  listRuns(filter?: { protocol?: string; arm?: string; status?: RunStatus }): RunRecord[];
-  /** Epoch rows of runs (all when runIds is undefined), ordered by run and epoch. */
-  listEpochs(runIds?: string[]): EpochRecord[];
-  /**
-   * Marks a run as running (creating its row), deleting epochs of an earlier unfinished attempt
-   * in the same transaction: an unfinished run restarts from epoch 1 (no mid-run checkpoints).
-   */
-  startRun(start: RunStart): void;
-  /**
-   * Atomically claims a run for this process: like startRun, unless the run is already finished
-   * (completed, censored, diverged) or is 'running' in another live process on this host, which are
-   * left untouched. Two processes training the same store can therefore never train the same run at once.
-   * @returns claimed, or the reason it was not
-   */
-  claimRun(start: RunStart): { claimed: true } | { claimed: false; reason: string };
-  /** Writes one finished epoch and the run's summary columns in one transaction. */
-  recordEpoch(record: EpochRecord, summary: Partial<RunRecord>): void;
-  /** Sets the final status (completed, censored, failed, diverged). */
-  finishRun(runId: string, finish: RunFinish): void;
-  /** Closes the connection. */
-  close(): void;
-  /** The underlying connection (for tests and exports). */
-  readonly db: Database.Database;
+/** One worker process: what its leases are held under. */
+export interface WorkerIdentity {
+  host: string;
+  pid: number;
+  /** host:pid:random id. */
+  owner: string;
 }
 
-/** Error about the results store file: names it. */
-export class StoreError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'StoreError';
+/** A held run: every write under it is fenced by `token`. */
+export interface Lease {
+  runId: string;
+  owner: string;
+  token: number;
+  leaseSeconds: number;
+}
+
+/** Where a claimed run resumes, when it has a good checkpoint. */
+export interface ResumePoint {
+  epoch: number;
+  checkpoint: Uint8Array;
+  trainSeconds: number;
+  totalSeconds: number;
+  summary: RunSummary;
+}
+
+export type Claim =
+  | { claimed: true; lease: Lease; resume: ResumePoint | null; notes: string[] }
+  | { claimed: false; reason: string; /** the run is finished or excluded for good (else held: try again later) */ final: boolean };
+
+/** A run of a protocol's expansion, recorded so that `status` can show what is still waiting. */
+export interface PlannedRun {
+  runId: string;
+  protocol: string;
+  arm: string;
+  seed: number;
+  /** 0-based index in the protocol's expansion (protocols --runs). */
+  position: number;
+  config: Record<string, unknown>;
+}
+
+/** Everything of one run, for copy-store. */
+export interface RunBundle {
+  run: Record<string, unknown>;
+  epochs: EpochRecord[];
+  checkpoint: { epoch: number; iteration: number; sha256: string; state: Uint8Array; writtenAt: string } | null;
+}
+
+/** Thrown by a fenced write when the run's lease is no longer this worker's. */
+export class LeaseLostError extends Error {
+  constructor(runId: string, detail = 'another worker took the run over') {
+    super(`${runId}: lease lost (${detail}); this worker stops training it`);
+    this.name = 'LeaseLostError';
   }
 }
 
-interface RunRow {
-  run_id: string; protocol: string; arm: string; seed: number; config_json: string; backend: string | null;
-  status: RunStatus; target: number | null; epochs_to_target: number | null; iterations_to_target: number | null;
-  seconds_to_target: number | null; epochs_completed: number; final_test_accuracy: number | null;
-  best_validation_accuracy: number | null; test_accuracy_at_best_validation: number | null; error: string | null;
-  started_at: string; finished_at: string | null; config_hash: string; versions_json: string | null; code_version: string | null;
-  attempts: number;
+export interface ResultsStore {
+  /** File path or PostgreSQL URL without password. */
+  readonly location: string;
+  readonly kind: 'sqlite' | 'postgres';
+  /** A new store was initialised by this open. */
+  readonly created: boolean;
+  getRun(runId: string): Promise<StoredRun | null>;
+  /** Runs ordered by protocol, arm, seed. */
+  listRuns(filter?: { protocol?: string; arm?: string; status?: RunStatus }): Promise<StoredRun[]>;
+  /** Epoch rows (all runs when runIds is undefined), ordered by run and epoch. */
+  listEpochs(runIds?: string[]): Promise<EpochRecord[]>;
+  /** Protocol names with runs or planned runs. */
+  listProtocols(): Promise<string[]>;
+  /** Records the expansion of a protocol (idempotent). */
+  planRuns(runs: PlannedRun[]): Promise<void>;
+  listPlanned(protocol?: string): Promise<PlannedRun[]>;
+  /** The database's clock, ISO-8601 UTC. */
+  now(): Promise<string>;
+  /**
+   * Claims a run atomically: creates or takes its row under a new lease unless it is finished, held
+   * by a live lease of another worker, or failed at/after `skipFailedSince`. Epochs after the run's
+   * checkpoint are deleted (they will be recomputed identically); a checkpoint whose hash does not
+   * match is reported in `notes`, deleted, and the run restarts from epoch 1.
+   */
+  claimRun(start: RunStart, worker: WorkerIdentity, options: { leaseSeconds: number; skipFailedSince?: string }): Promise<Claim>;
+  /** Extends the lease; false when it is no longer this worker's. */
+  renewLease(lease: Lease): Promise<boolean>;
+  /**
+   * Writes one finished epoch, the run's summary and (when given) its checkpoint in one transaction,
+   * renewing the lease. @throws LeaseLostError when the lease is no longer this worker's (nothing written)
+   */
+  recordEpoch(lease: Lease, record: EpochRecord, summary: Partial<RunSummary>, checkpoint: Uint8Array | null): Promise<void>;
+  /** Final status; clears the lease. @throws LeaseLostError */
+  finishRun(lease: Lease, finish: { status: Exclude<RunStatus, 'running'>; error?: string | null }): Promise<void>;
+  /** Gives the run up (SIGTERM, --max-runs): status stays running, lease cleared, resumable at once. */
+  releaseRun(lease: Lease): Promise<void>;
+  /** Drops a run's checkpoint and epochs (the checkpoint could not be restored): it restarts from epoch 1. */
+  discardCheckpoint(lease: Lease): Promise<void>;
+  /** Marks a run failed if it is still held by `owner` (its worker process died). */
+  failIfHeldBy(runId: string, owner: string, error: string): Promise<boolean>;
+  /** Everything of a run (copy-store). */
+  exportRun(runId: string): Promise<RunBundle | null>;
+  /**
+   * Writes a run copied from another store, idempotently: replaced when the source has progressed at
+   * least as far; skipped when this store's copy is further or held by a live lease.
+   * @returns whether it was written
+   */
+  importRun(bundle: RunBundle): Promise<boolean>;
+  close(): Promise<void>;
 }
 
-function toRunRecord(r: RunRow): RunRecord & { configHash: string; versions: Record<string, string>; codeVersion: string | null; attempts: number } {
-  return {
-    runId: r.run_id, protocol: r.protocol, arm: r.arm, seed: r.seed, config: JSON.parse(r.config_json) as Record<string, unknown>,
-    backend: r.backend ?? '', status: r.status, target: r.target, epochsToTarget: r.epochs_to_target,
-    iterationsToTarget: r.iterations_to_target, secondsToTarget: r.seconds_to_target, epochsCompleted: r.epochs_completed,
-    finalTestAccuracy: r.final_test_accuracy, bestValidationAccuracy: r.best_validation_accuracy,
-    testAccuracyAtBestValidation: r.test_accuracy_at_best_validation, error: r.error, startedAt: r.started_at,
-    finishedAt: r.finished_at, configHash: r.config_hash, versions: r.versions_json ? JSON.parse(r.versions_json) as Record<string, string> : {},
-    codeVersion: r.code_version, attempts: r.attempts,
-  };
-}
+/** Which processes' failure hooks: WS_FAULT=kill-in-epoch-write:N SIGKILLs inside epoch N's transaction (tests). */
+const killAtEpoch = () => /^kill-in-epoch-write:(\d+)$/.exec(process.env.WS_FAULT ?? '')?.[1];
 
-const SUMMARY_COLUMNS: Record<string, string> = {
+const SUMMARY_COLUMNS: Record<keyof RunSummary, string> = {
   epochsToTarget: 'epochs_to_target', iterationsToTarget: 'iterations_to_target', secondsToTarget: 'seconds_to_target',
   epochsCompleted: 'epochs_completed', finalTestAccuracy: 'final_test_accuracy', bestValidationAccuracy: 'best_validation_accuracy',
   testAccuracyAtBestValidation: 'test_accuracy_at_best_validation',
 };
+const FINISHED: RunStatus[] = ['completed', 'censored', 'diverged'];
+const EPOCH_COLUMNS = ['run_id', 'epoch', 'iteration', 'learning_rate', 'train_loss', 'train_accuracy', 'validation_loss',
+  'validation_accuracy', 'test_loss', 'test_accuracy', 'train_seconds', 'total_seconds'];
+const EPOCH_SELECT = `run_id AS "runId", epoch, iteration, learning_rate AS "learningRate", train_loss AS "trainLoss",
+  train_accuracy AS "trainAccuracy", validation_loss AS "validationLoss", validation_accuracy AS "validationAccuracy",
+  test_loss AS "testLoss", test_accuracy AS "testAccuracy", train_seconds AS "trainSeconds", total_seconds AS "totalSeconds"`;
+const epochValues = (r: EpochRecord) => [r.runId, r.epoch, r.iteration, r.learningRate, r.trainLoss, r.trainAccuracy,
+  r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds];
+
+type Row = Record<string, unknown>;
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const parse = (location: string, runId: unknown, field: string, text: unknown): Record<string, unknown> => {
+  if (text === null || text === undefined) return {};
+  try {
+    return JSON.parse(String(text)) as Record<string, unknown>;
+  } catch (e) {
+    throw new StoreError(location, `run ${String(runId)}: column ${field} is not valid JSON (${(e as Error).message})`);
+  }
+};
+
+function toStoredRun(location: string, r: Row): StoredRun {
+  return {
+    runId: String(r.run_id), protocol: String(r.protocol), arm: String(r.arm), seed: Number(r.seed),
+    config: parse(location, r.run_id, 'config_json', r.config_json), backend: (r.backend as string | null) ?? '',
+    status: r.status as RunStatus, target: num(r.target), epochsToTarget: num(r.epochs_to_target),
+    iterationsToTarget: num(r.iterations_to_target), secondsToTarget: num(r.seconds_to_target), epochsCompleted: Number(r.epochs_completed),
+    finalTestAccuracy: num(r.final_test_accuracy), bestValidationAccuracy: num(r.best_validation_accuracy),
+    testAccuracyAtBestValidation: num(r.test_accuracy_at_best_validation), error: (r.error as string | null) ?? null,
+    startedAt: String(r.started_at), finishedAt: (r.finished_at as string | null) ?? null, configHash: String(r.config_hash),
+    versions: parse(location, r.run_id, 'versions_json', r.versions_json) as Record<string, string>,
+    codeVersion: (r.code_version as string | null) ?? null, attempts: Number(r.attempts ?? 0),
+    host: (r.host as string | null) ?? null, pid: num(r.pid), leaseOwner: (r.lease_owner as string | null) ?? null,
+    leaseToken: Number(r.lease_token ?? 0), heartbeatAt: (r.heartbeat_at as string | null) ?? null,
+    leaseExpiresAt: (r.lease_expires_at as string | null) ?? null, leaseExpired: Number(r.lease_expired ?? 0) === 1,
+    checkpointEpoch: num(r.checkpoint_epoch),
+  };
+}
+
+/** A worker identity for this process (host name, pid and a random id). */
+export function workerIdentity(): WorkerIdentity {
+  const host = os.hostname();
+  return { host, pid: process.pid, owner: `${host}:${process.pid}:${Math.random().toString(36).slice(2, 10)}` };
+}
 
 /**
- * Opens (creating if needed) a results store.
- * @param file path of the SQLite file (default data/results.sqlite, chosen by the caller)
- * @param options.readonly open without creating or migrating
- * @throws StoreError naming the file when its folder is not writable, it is not a SQLite database,
- *   or its schema version is newer than this code's
+ * Opens a results store: a postgres:// or postgresql:// URL, else a SQLite file path.
+ * @param options.readonly read commands: never creates, migrates or writes anything
+ * @param options.log where PostgreSQL outage lines go (default console.error)
+ * @throws StoreError naming the file or host/database (never a password)
  */
-export function openResultsStore(file: string, options: { readonly?: boolean } = {}): ResultsStore {
-  const abs = path.resolve(file);
-  if (options.readonly && !fs.existsSync(abs)) throw new StoreError(abs, 'results store does not exist (run an experiment first, or pass --results)');
-  if (!options.readonly) {
-    try {
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      fs.accessSync(path.dirname(abs), fs.constants.W_OK);
-      if (fs.existsSync(abs)) fs.accessSync(abs, fs.constants.W_OK);
-    } catch (e) {
-      throw new StoreError(abs, `not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
-  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new StoreError(abs, 'is a directory, not a results store file');
-  let db: Database.Database;
-  try {
-    db = new Database(abs, { readonly: !!options.readonly, timeout: 30000 });
-    db.pragma('busy_timeout = 30000');
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
-    const hasMeta = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").get();
-    if (hasMeta) {
-      const row = db.prepare("SELECT value FROM meta WHERE key='schema_version'").get() as { value: string } | undefined;
-      const version = row ? Number(row.value) : 0;
-      if (version > SCHEMA_VERSION) {
-        db.close();
-        throw new StoreError(abs, `schema version ${version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to read it`);
-      }
-    }
-    if (!options.readonly) {
-      db.pragma('journal_mode = WAL'); // only after the version check: a newer store is left untouched
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        db.exec(SCHEMA);
-        db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-        db.exec('COMMIT');
-      } catch (e) {
-        db.exec('ROLLBACK');
-        throw e;
-      }
-    }
-  } catch (e) {
-    if (e instanceof StoreError) throw e;
-    throw new StoreError(abs, `cannot open as a results store: ${(e as Error).message}`);
-  }
+export async function openResultsStore(location: string, options: { readonly?: boolean; log?: (line: string) => void } = {}): Promise<ResultsStore> {
+  const driver = isPostgresUrl(location) ? await openPostgres(location, options) : openSqlite(location, options);
+  return sqlStore(driver);
+}
 
-  const insertEpoch = db.prepare(`INSERT OR REPLACE INTO epochs(run_id, epoch, iteration, learning_rate, train_loss, train_accuracy,
-    validation_loss, validation_accuracy, test_loss, test_accuracy, train_seconds, total_seconds)
-    VALUES (@runId, @epoch, @iteration, @learningRate, @trainLoss, @trainAccuracy, @validationLoss, @validationAccuracy,
-    @testLoss, @testAccuracy, @trainSeconds, @totalSeconds)`);
-  const now = () => new Date().toISOString();
-
-  // Test-only fault hook (test/reliability-kill.test.ts): WS_FAULT=kill-in-epoch-write:N SIGKILLs this
-  // process inside the transaction writing epoch N, after its rows are written and before the commit.
-  const killAtEpoch = /^kill-in-epoch-write:(\d+)$/.exec(process.env.WS_FAULT ?? '')?.[1];
-
-  const recordEpoch = db.transaction((record: EpochRecord, summary: Partial<RunRecord>) => {
-    insertEpoch.run(record);
-    const sets: string[] = [];
-    const values: Record<string, unknown> = { runId: record.runId };
+function sqlStore(db: SqlDriver): ResultsStore {
+  const NOW = nowSql(db.dialect);
+  const NOW_PLUS = nowPlusSql(db.dialect, '?');
+  const loc = db.location;
+  const runSelect = `SELECT runs.*, CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS lease_expired,
+    (SELECT epoch FROM checkpoints c WHERE c.run_id = runs.run_id) AS checkpoint_epoch FROM runs`;
+  const fenced = async (tx: SqlExecutor, lease: Lease, sets: string, params: unknown[]) => {
+    const n = await tx.run(`UPDATE runs SET ${sets} WHERE run_id = ? AND lease_token = ? AND lease_owner = ?`, [...params, lease.runId, lease.token, lease.owner]);
+    if (n !== 1) throw new LeaseLostError(lease.runId);
+  };
+  const summarySets = (summary: Partial<RunSummary>) => {
+    const cols: string[] = [];
+    const vals: unknown[] = [];
     for (const [k, v] of Object.entries(summary)) {
-      const col = SUMMARY_COLUMNS[k];
+      const col = SUMMARY_COLUMNS[k as keyof RunSummary];
       if (!col) throw new Error(`unknown run summary field ${k}`);
-      sets.push(`${col} = @${k}`);
-      values[k] = v;
+      cols.push(`${col} = ?`);
+      vals.push(v);
     }
-    if (sets.length) db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = @runId`).run(values);
-    if (killAtEpoch !== undefined && record.epoch === Number(killAtEpoch)) process.kill(process.pid, 'SIGKILL');
-  });
+    return { cols, vals };
+  };
+  const upsertEpoch = `INSERT INTO epochs(${EPOCH_COLUMNS.join(', ')}) VALUES (${EPOCH_COLUMNS.map(() => '?').join(', ')})
+    ON CONFLICT (run_id, epoch) DO UPDATE SET ${EPOCH_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`).join(', ')}`;
 
-  const startRun = db.transaction((s: RunStart) => {
-    db.prepare('DELETE FROM epochs WHERE run_id = ?').run(s.runId);
-    db.prepare(`INSERT INTO runs(run_id, protocol, arm, seed, config_json, config_hash, backend, versions_json, code_version,
-        status, target, epochs_completed, attempts, host, pid, started_at)
-      VALUES (@runId, @protocol, @arm, @seed, @config, @configHash, @backend, @versions, @codeVersion, 'running', @target, 0, 1, @host, @pid, @now)
-      ON CONFLICT(run_id) DO UPDATE SET status='running', backend=@backend, versions_json=@versions, code_version=@codeVersion,
-        config_json=@config, epochs_to_target=NULL, iterations_to_target=NULL, seconds_to_target=NULL, epochs_completed=0,
-        final_test_accuracy=NULL, best_validation_accuracy=NULL, test_accuracy_at_best_validation=NULL, error=NULL,
-        attempts=attempts+1, host=@host, pid=@pid, started_at=@now, finished_at=NULL`).run({
-      ...s, config: JSON.stringify(s.config), versions: JSON.stringify(s.versions), host: require('node:os').hostname(), pid: process.pid, now: now(),
-    });
-  });
-
-  const claimRun = db.transaction((s: RunStart): { claimed: true } | { claimed: false; reason: string } => {
-    const row = db.prepare('SELECT status, host, pid FROM runs WHERE run_id = ?').get(s.runId) as { status: RunStatus; host: string | null; pid: number | null } | undefined;
-    if (row && (row.status === 'completed' || row.status === 'censored' || row.status === 'diverged')) {
-      return { claimed: false, reason: `already finished (${row.status})` };
+  /** Decides what a claim resumes from, inside the claim's transaction. */
+  const resumePoint = async (tx: SqlExecutor, runId: string, target: number | null, notes: string[]): Promise<ResumePoint | null> => {
+    const ck = (await tx.all<Row>('SELECT epoch, sha256, state FROM checkpoints WHERE run_id = ?', [runId]))[0];
+    let resume: ResumePoint | null = null;
+    if (ck) {
+      const state = new Uint8Array(ck.state as Uint8Array);
+      if (checkpointHash(state) !== ck.sha256) {
+        notes.push(`run ${runId}: checkpoint of epoch ${String(ck.epoch)} is corrupt (sha256 mismatch); restarting the run from epoch 1`);
+      } else {
+        const epochs = await tx.all<EpochRecord>(`SELECT ${EPOCH_SELECT} FROM epochs WHERE run_id = ? AND epoch <= ? ORDER BY epoch`, [runId, ck.epoch]);
+        const last = epochs[epochs.length - 1];
+        if (epochs.length === Number(ck.epoch) && last) {
+          resume = { epoch: Number(ck.epoch), checkpoint: state, trainSeconds: last.trainSeconds, totalSeconds: last.totalSeconds, summary: summarizeEpochs(epochs, target) };
+        } else {
+          notes.push(`run ${runId}: checkpoint of epoch ${String(ck.epoch)} has ${epochs.length} epoch rows before it; restarting the run from epoch 1`);
+        }
+      }
     }
-    if (row && row.status === 'running' && row.pid !== process.pid && row.host === os.hostname() && processAlive(row.pid)) {
-      return { claimed: false, reason: `being trained by another live process (pid ${row.pid})` };
-    }
-    startRun(s);
-    return { claimed: true };
-  });
+    const keep = resume?.epoch ?? 0;
+    if (!resume) await tx.run('DELETE FROM checkpoints WHERE run_id = ?', [runId]);
+    await tx.run('DELETE FROM epochs WHERE run_id = ? AND epoch > ?', [runId, keep]);
+    const s = summarySets(resume?.summary ?? emptySummary());
+    await tx.run(`UPDATE runs SET ${s.cols.join(', ')} WHERE run_id = ?`, [...s.vals, runId]);
+    return resume;
+  };
 
   return {
-    file: abs,
-    db,
-    getRun(runId) {
-      const r = db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as RunRow | undefined;
-      return r ? toRunRecord(r) : null;
+    location: loc,
+    kind: db.dialect,
+    created: db.created,
+    async getRun(runId) {
+      const r = (await db.all<Row>(`${runSelect} WHERE run_id = ?`, [runId]))[0];
+      return r ? toStoredRun(loc, r) : null;
     },
-    listRuns(filter = {}) {
+    async listRuns(filter = {}) {
       const where: string[] = [];
-      if (filter.protocol) where.push('protocol = @protocol');
-      if (filter.arm) where.push('arm = @arm');
-      if (filter.status) where.push('status = @status');
-      const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY protocol, arm, seed, run_id`;
-      return (db.prepare(sql).all(filter) as RunRow[]).map(toRunRecord);
+      const params: unknown[] = [];
+      for (const [k, col] of [['protocol', 'protocol'], ['arm', 'arm'], ['status', 'status']] as const) {
+        if (filter[k]) {
+          where.push(`${col} = ?`);
+          params.push(filter[k]);
+        }
+      }
+      const rows = await db.all<Row>(`${runSelect} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY protocol, arm, seed, run_id`, params);
+      return rows.map((r) => toStoredRun(loc, r));
     },
-    listEpochs(runIds) {
-      const cols = `run_id AS runId, epoch, iteration, learning_rate AS learningRate, train_loss AS trainLoss,
-        train_accuracy AS trainAccuracy, validation_loss AS validationLoss, validation_accuracy AS validationAccuracy,
-        test_loss AS testLoss, test_accuracy AS testAccuracy, train_seconds AS trainSeconds, total_seconds AS totalSeconds`;
-      if (!runIds) return db.prepare(`SELECT ${cols} FROM epochs ORDER BY run_id, epoch`).all() as EpochRecord[];
-      const stmt = db.prepare(`SELECT ${cols} FROM epochs WHERE run_id = ? ORDER BY epoch`);
-      return runIds.flatMap((id) => stmt.all(id) as EpochRecord[]);
+    async listEpochs(runIds) {
+      const fix = (rows: EpochRecord[]) => rows.map((r) => ({ ...r, epoch: Number(r.epoch), iteration: Number(r.iteration) }));
+      if (!runIds) return fix(await db.all<EpochRecord>(`SELECT ${EPOCH_SELECT} FROM epochs ORDER BY run_id, epoch`));
+      const out: EpochRecord[] = [];
+      for (const id of runIds) out.push(...fix(await db.all<EpochRecord>(`SELECT ${EPOCH_SELECT} FROM epochs WHERE run_id = ? ORDER BY epoch`, [id])));
+      return out;
     },
-    startRun: (s) => startRun.immediate(s),
-    claimRun: (s) => claimRun.immediate(s),
-    recordEpoch: (r, s) => recordEpoch.immediate(r, s),
-    finishRun(runId, f) {
-      db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE run_id = ?').run(f.status, f.error ?? null, now(), runId);
+    async listProtocols() {
+      const rows = await db.all<{ protocol: string }>('SELECT protocol FROM runs UNION SELECT protocol FROM planned_runs ORDER BY protocol');
+      return rows.map((r) => r.protocol);
+    },
+    async planRuns(runs) {
+      if (runs.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const r of runs) {
+          await tx.run(`INSERT INTO planned_runs(run_id, protocol, arm, seed, position, config_json, planned_at) VALUES (?, ?, ?, ?, ?, ?, ${NOW})
+            ON CONFLICT (run_id) DO NOTHING`, [r.runId, r.protocol, r.arm, r.seed, r.position, JSON.stringify(r.config)]);
+        }
+      });
+    },
+    async listPlanned(protocol) {
+      const rows = await db.all<Row>(`SELECT * FROM planned_runs ${protocol ? 'WHERE protocol = ?' : ''} ORDER BY protocol, position`, protocol ? [protocol] : []);
+      return rows.map((r) => ({ runId: String(r.run_id), protocol: String(r.protocol), arm: String(r.arm), seed: Number(r.seed), position: Number(r.position), config: parse(loc, r.run_id, 'config_json', r.config_json) }));
+    },
+    async now() {
+      return (await db.all<{ now: string }>(`SELECT ${NOW} AS now`))[0].now;
+    },
+    claimRun(s, worker, options) {
+      return db.transaction(async (tx): Promise<Claim> => {
+        const row = (await tx.all<Row>(`SELECT status, lease_owner, lease_token, host, pid, finished_at,
+            CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired
+            FROM runs WHERE run_id = ? ${db.forUpdate}`, [s.runId]))[0];
+        if (row) {
+          const status = row.status as RunStatus;
+          if (FINISHED.includes(status)) return { claimed: false, reason: `already finished (${status})`, final: true };
+          if (status === 'failed' && options.skipFailedSince && String(row.finished_at ?? '') >= options.skipFailedSince) {
+            return { claimed: false, reason: `failed during this invocation (${String(row.finished_at)})`, final: true };
+          }
+          const owner = row.lease_owner as string | null;
+          const sameHostAlive = row.host === worker.host && num(row.pid) !== worker.pid && processAlive(num(row.pid));
+          if (status === 'running' && owner && owner !== worker.owner && Number(row.expired) !== 1 && (row.host !== worker.host || sameHostAlive)) {
+            return { claimed: false, reason: `held by ${owner}`, final: false };
+          }
+          // a run of a schema-1 store (no lease yet): held while its process on this host lives
+          if (status === 'running' && !owner && Number(row.lease_token) === 0 && sameHostAlive) {
+            return { claimed: false, reason: `being trained by another live process (pid ${String(row.pid)})`, final: false };
+          }
+        }
+        const common = [s.backend, JSON.stringify(s.versions), s.codeVersion, worker.owner, worker.host, worker.pid, options.leaseSeconds];
+        if (!row) {
+          await tx.run(`INSERT INTO runs(backend, versions_json, code_version, lease_owner, host, pid, lease_expires_at, run_id, protocol, arm, seed,
+              config_json, config_hash, target, status, epochs_completed, attempts, lease_token, heartbeat_at, started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ${NOW_PLUS}, ?, ?, ?, ?, ?, ?, ?, 'running', 0, 1, 1, ${NOW}, ${NOW})`,
+          [...common, s.runId, s.protocol, s.arm, s.seed, JSON.stringify(s.config), s.configHash, s.target]);
+        } else {
+          await tx.run(`UPDATE runs SET backend = ?, versions_json = ?, code_version = ?, lease_owner = ?, host = ?, pid = ?, lease_expires_at = ${NOW_PLUS},
+              status = 'running', error = NULL, finished_at = NULL, attempts = attempts + 1, lease_token = lease_token + 1, heartbeat_at = ${NOW}
+            WHERE run_id = ?`, [...common, s.runId]);
+        }
+        const token = Number((await tx.all<Row>('SELECT lease_token FROM runs WHERE run_id = ?', [s.runId]))[0].lease_token);
+        const notes: string[] = [];
+        const resume = await resumePoint(tx, s.runId, s.target, notes);
+        if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW} WHERE run_id = ?`, [s.runId]);
+        return { claimed: true, lease: { runId: s.runId, owner: worker.owner, token, leaseSeconds: options.leaseSeconds }, resume, notes };
+      });
+    },
+    async renewLease(lease) {
+      const n = await db.run(`UPDATE runs SET heartbeat_at = ${NOW}, lease_expires_at = ${NOW_PLUS} WHERE run_id = ? AND lease_token = ? AND lease_owner = ?`,
+        [lease.leaseSeconds, lease.runId, lease.token, lease.owner]);
+      return n === 1;
+    },
+    recordEpoch(lease, record, summary, checkpoint) {
+      return db.transaction(async (tx) => {
+        const s = summarySets(summary);
+        await fenced(tx, lease, [...s.cols, `heartbeat_at = ${NOW}`, `lease_expires_at = ${NOW_PLUS}`].join(', '), [...s.vals, lease.leaseSeconds]);
+        await tx.run(upsertEpoch, epochValues(record));
+        if (checkpoint) {
+          await tx.run(`INSERT INTO checkpoints(run_id, epoch, iteration, sha256, size_bytes, state, written_at) VALUES (?, ?, ?, ?, ?, ?, ${NOW})
+            ON CONFLICT (run_id) DO UPDATE SET epoch = excluded.epoch, iteration = excluded.iteration, sha256 = excluded.sha256,
+            size_bytes = excluded.size_bytes, state = excluded.state, written_at = excluded.written_at`,
+          [record.runId, record.epoch, record.iteration, checkpointHash(checkpoint), checkpoint.length, Buffer.from(checkpoint.buffer, checkpoint.byteOffset, checkpoint.length)]);
+        }
+        if (killAtEpoch() !== undefined && record.epoch === Number(killAtEpoch())) process.kill(process.pid, 'SIGKILL');
+      });
+    },
+    finishRun(lease, f) {
+      return db.transaction((tx) => fenced(tx, lease, `status = ?, error = ?, finished_at = ${NOW}, lease_owner = NULL, lease_expires_at = NULL`, [f.status, f.error ?? null]));
+    },
+    releaseRun(lease) {
+      return db.transaction((tx) => fenced(tx, lease, `lease_owner = NULL, lease_expires_at = NULL, heartbeat_at = ${NOW}`, []));
+    },
+    discardCheckpoint(lease) {
+      return db.transaction(async (tx) => {
+        await fenced(tx, lease, `heartbeat_at = ${NOW}`, []);
+        await tx.run('DELETE FROM checkpoints WHERE run_id = ?', [lease.runId]);
+        await resumePoint(tx, lease.runId, null, []);
+      });
+    },
+    async failIfHeldBy(runId, owner, error) {
+      const n = await db.run(`UPDATE runs SET status = 'failed', error = ?, finished_at = ${NOW}, lease_owner = NULL, lease_expires_at = NULL
+        WHERE run_id = ? AND status = 'running' AND lease_owner = ?`, [error, runId, owner]);
+      return n === 1;
+    },
+    async exportRun(runId) {
+      const run = (await db.all<Row>('SELECT * FROM runs WHERE run_id = ?', [runId]))[0];
+      if (!run) return null;
+      const epochs = await this.listEpochs([runId]);
+      const ck = (await db.all<Row>('SELECT * FROM checkpoints WHERE run_id = ?', [runId]))[0];
+      return {
+        run, epochs,
+        checkpoint: ck ? { epoch: Number(ck.epoch), iteration: Number(ck.iteration), sha256: String(ck.sha256), state: new Uint8Array(ck.state as Uint8Array), writtenAt: String(ck.written_at) } : null,
+      };
+    },
+    importRun(b) {
+      return db.transaction(async (tx) => {
+        const src = b.run;
+        const mine = (await tx.all<Row>(`SELECT status, epochs_completed, lease_owner, CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired
+          FROM runs WHERE run_id = ? ${db.forUpdate}`, [src.run_id]))[0];
+        if (mine) {
+          if (mine.lease_owner && Number(mine.expired) !== 1) return false;
+          const srcDone = FINISHED.includes(src.status as RunStatus);
+          const mineDone = FINISHED.includes(mine.status as RunStatus);
+          if (mineDone && !srcDone) return false;
+          if (!srcDone && Number(mine.epochs_completed) > Number(src.epochs_completed)) return false;
+          await tx.run('DELETE FROM runs WHERE run_id = ?', [src.run_id]);
+        }
+        const cols = Object.keys(src).filter((c) => !['lease_owner', 'lease_expires_at', 'lease_expired', 'checkpoint_epoch'].includes(c));
+        await tx.run(`INSERT INTO runs(${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => src[c]));
+        for (const e of b.epochs) await tx.run(upsertEpoch, epochValues(e));
+        if (b.checkpoint) {
+          const c = b.checkpoint;
+          await tx.run('INSERT INTO checkpoints(run_id, epoch, iteration, sha256, size_bytes, state, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [src.run_id, c.epoch, c.iteration, c.sha256, c.state.length, Buffer.from(c.state), c.writtenAt]);
+        }
+        return true;
+      });
     },
     close: () => db.close(),
   };

@@ -3,29 +3,9 @@
  * analysis, charts and notebooks.
  */
 
-/** Lifecycle status of one training run. */
-export type RunStatus = 'running' | 'completed' | 'censored' | 'failed' | 'diverged';
+import type { RunStatus } from '../train/records';
 
-/** One epoch's measurements, written when the epoch ends. Losses are mean cross-entropy (nats), accuracies fractions in [0, 1]. */
-export interface EpochRecord {
-  runId: string;
-  /** 1-based epoch number. */
-  epoch: number;
-  /** Cumulative optimizer iterations (mini-batches) at the end of this epoch. */
-  iteration: number;
-  /** Learning rate used for the last iteration of the epoch. */
-  learningRate: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  validationLoss: number;
-  validationAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-  /** Cumulative wall-clock seconds spent in training steps only. */
-  trainSeconds: number;
-  /** Cumulative wall-clock seconds including evaluation. */
-  totalSeconds: number;
-}
+export type { EpochRecord, RunStatus } from '../train/records';
 
 /** One run (one arm x one seed of a protocol) as stored. */
 export interface RunRecord {

@@ -3,3 +3,5 @@ export * from './sgd';
 export * from './step';
 export * from './config';
 export * from './loop';
+export * from './records';
+export * from './checkpoint';

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { Cifar10Raw } from '../data/cifar10';
 import { makeBatch } from '../data/augment';
 import { createRng, deriveSeed, permutation } from '../data/random';
-import type { EpochRecord, RunStatus } from '../runs/types';
+import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { advanceSummary, emptySummary, type EpochRecord, type RunStatus, type RunSummary } from './records';
 import { buildSchedule, type RunConfig } from './config';
 import { createTrainState, evaluate, trainStep } from './step';
 
@@ -19,16 +20,7 @@ export interface RunData {
   test: Cifar10Raw;
 }
 
-/** Summary of a run as it stands after an epoch (what the results store keeps per run). */
-export interface RunSummary {
-  epochsCompleted: number;
-  epochsToTarget: number | null;
-  iterationsToTarget: number | null;
-  secondsToTarget: number | null;
-  bestValidationAccuracy: number | null;
-  testAccuracyAtBestValidation: number | null;
-  finalTestAccuracy: number | null;
-}
+export type { RunSummary } from './records';
 
 export interface RunOutcome extends RunSummary {
   status: Exclude<RunStatus, 'running' | 'failed'>;
@@ -38,12 +30,41 @@ export interface RunOutcome extends RunSummary {
 }
 
 export interface TrainHooks {
-  /** After each epoch's evaluation, before the next epoch (write it to the store here). */
-  onEpoch?(record: EpochRecord, summary: RunSummary): void | Promise<void>;
+  /**
+   * After each epoch's evaluation, before the next epoch (write it to the store here, with the
+   * checkpoint in the same transaction). `checkpoint` is the complete training state after this
+   * epoch (see saveCheckpoint), given every `checkpointEvery` epochs and at the run's last epoch; else null.
+   */
+  onEpoch?(record: EpochRecord, summary: RunSummary, checkpoint: Uint8Array | null): void | Promise<void>;
+  /** Epochs between checkpoints (default 1: after every epoch); 0 = never. */
+  checkpointEvery?: number;
+  /**
+   * Asked after every iteration: a non-null reason stops training at once with a
+   * TrainingInterrupted error (lease lost, SIGTERM); nothing of the unfinished epoch is reported.
+   */
+  shouldStop?(): string | null;
   /** Within an epoch, every few iterations. */
   onProgress?(p: { epoch: number; iterationInEpoch: number; iterationsPerEpoch: number; loss: number; learningRate: number }): void;
-  /** Iterations between onProgress calls and event-loop yields (default 5). */
+  /** Iterations between onProgress calls (default 5); the loop yields to the event loop after every iteration. */
   progressEvery?: number;
+}
+
+/** Where to continue a run from: a checkpoint and what the store holds of the epochs before it. */
+export interface ResumeFrom {
+  checkpoint: Uint8Array;
+  /** Training and total seconds at the checkpoint's epoch (from its epoch record). */
+  trainSeconds: number;
+  totalSeconds: number;
+  /** The run's summary after the checkpoint's epoch. */
+  summary: RunSummary;
+}
+
+/** Training stopped from outside (hooks.shouldStop) before the run finished. */
+export class TrainingInterrupted extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'TrainingInterrupted';
+  }
 }
 
 /** Iterations per epoch: ceil(training images / batch size), the last batch being smaller (PyTorch drop_last=False). */
@@ -52,36 +73,44 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
 }
 
 /**
- * Trains one run from scratch.
- * Same seed and backend give the same data order, augmentation and initial weights.
+ * Trains one run, from scratch or from a checkpoint.
+ * Same seed and backend give the same data order, augmentation and initial weights; a run resumed
+ * from the checkpoint of epoch k gives the same epochs k+1... as the uninterrupted run, bit for bit.
  * @param runId identifier written into the epoch records
  * @param config run configuration (validated by the caller, see validateRunConfig)
  * @param data images: train (augmented, shuffled each epoch), validation and test (evaluated each epoch)
  * @returns final status: 'completed' (reached the target when stopping at it, or ran all epochs without a
  *   target), 'censored' (never reached the target in maxEpochs), 'diverged' (non-finite loss)
  */
-export async function trainRun(runId: string, config: RunConfig, data: RunData, hooks: TrainHooks = {}): Promise<RunOutcome> {
+export async function trainRun(runId: string, config: RunConfig, data: RunData, hooks: TrainHooks = {}, resume?: ResumeFrom): Promise<RunOutcome> {
   const perEpoch = iterationsPerEpoch(data.train.count, config.batchSize);
   const schedule = buildSchedule(config.schedule, perEpoch);
   const state = createTrainState({
     depth: config.depth, seed: config.seed, momentum: config.momentum, weightDecay: config.weightDecay,
     bnMomentum: config.bnMomentum, bnEpsilon: config.bnEpsilon,
   });
-  const orderRng = createRng(deriveSeed(config.seed, 'order'));
-  const augmentRng = createRng(deriveSeed(config.seed, 'augment'));
+  let orderRng = createRng(deriveSeed(config.seed, 'order'));
+  let augmentRng = createRng(deriveSeed(config.seed, 'augment'));
   const buffer = new Float32Array(config.batchSize * 3072);
   const progressEvery = hooks.progressEvery ?? 5;
-  const summary: RunSummary = {
-    epochsCompleted: 0, epochsToTarget: null, iterationsToTarget: null, secondsToTarget: null,
-    bestValidationAccuracy: null, testAccuracyAtBestValidation: null, finalTestAccuracy: null,
-  };
+  let summary: RunSummary = resume ? { ...resume.summary } : emptySummary();
   const epochs: EpochRecord[] = [];
   let iteration = 0;
-  let trainSeconds = 0;
-  const started = process.hrtime.bigint();
+  let firstEpoch = 1;
+  let trainSeconds = resume?.trainSeconds ?? 0;
+  const started = process.hrtime.bigint() - BigInt(Math.round((resume?.totalSeconds ?? 0) * 1e9));
   const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
+  const checkpointEvery = hooks.checkpointEvery ?? 1;
   try {
-    for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
+    if (resume) {
+      const at = restoreCheckpoint(resume.checkpoint, state, config.depth);
+      orderRng = createRng(0, at.rng.order);
+      augmentRng = createRng(0, at.rng.augment);
+      iteration = at.iteration;
+      firstEpoch = at.epoch + 1;
+      if (config.stopAtTarget && summary.epochsToTarget !== null) firstEpoch = config.maxEpochs + 1; // stopped at the target already
+    }
+    for (let epoch = firstEpoch; epoch <= config.maxEpochs; epoch++) {
       const order = permutation(data.train.count, orderRng);
       let lossSum = 0;
       let correct = 0;
@@ -102,8 +131,11 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         correct += r.correct;
         if (b % progressEvery === progressEvery - 1 || b === perEpoch - 1) {
           hooks.onProgress?.({ epoch, iterationInEpoch: b + 1, iterationsPerEpoch: perEpoch, loss: lossSum / ((b + 1) * config.batchSize), learningRate: lr });
-          await new Promise((resolve) => setImmediate(resolve));
         }
+        // every iteration: timers (lease heartbeats), signals and IPC run, and a stop request takes effect within a step
+        await new Promise((resolve) => setImmediate(resolve));
+        const stop = hooks.shouldStop?.();
+        if (stop) throw new TrainingInterrupted(stop);
       }
       trainSeconds += seconds(epochStart);
       const validation = evaluate(state.model, data.validation);
@@ -116,19 +148,13 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         trainSeconds, totalSeconds: seconds(started),
       };
       epochs.push(record);
-      summary.epochsCompleted = epoch;
-      summary.finalTestAccuracy = test.accuracy;
-      if (summary.bestValidationAccuracy === null || validation.accuracy > summary.bestValidationAccuracy) {
-        summary.bestValidationAccuracy = validation.accuracy;
-        summary.testAccuracyAtBestValidation = test.accuracy;
-      }
       const reached = config.target !== null && validation.accuracy >= config.target && summary.epochsToTarget === null;
-      if (reached) {
-        summary.epochsToTarget = epoch;
-        summary.iterationsToTarget = iteration;
-        summary.secondsToTarget = trainSeconds;
-      }
-      await hooks.onEpoch?.(record, { ...summary });
+      summary = advanceSummary(summary, record, config.target);
+      const last = !Number.isFinite(validation.loss) || (reached && config.stopAtTarget) || epoch === config.maxEpochs;
+      const checkpoint = checkpointEvery > 0 && (last || epoch % checkpointEvery === 0)
+        ? saveCheckpoint(state, config.depth, { epoch, iteration, rng: { order: orderRng.state(), augment: augmentRng.state() } })
+        : null;
+      await hooks.onEpoch?.(record, { ...summary }, checkpoint);
       if (!Number.isFinite(validation.loss)) {
         return { ...summary, status: 'diverged', error: `validation loss became ${validation.loss} at epoch ${epoch}`, epochs };
       }

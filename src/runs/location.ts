@@ -1,0 +1,20 @@
+/**
+ * Where the results store is: `--results` (a SQLite file path or a postgres:// URL), else the
+ * RESULTS_URL environment variable, else data/results.sqlite. A leaf module: views import it without
+ * pulling in the runner.
+ */
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../data/locate';
+import { isPostgresUrl } from './sql';
+
+/** The default SQLite results store. */
+export const DEFAULT_RESULTS_PATH = path.join(PROJECT_ROOT, 'data', 'results.sqlite');
+
+/**
+ * The results store to use: a URL unchanged, a file path made absolute.
+ * @param given --results, if any
+ */
+export function resolveResultsLocation(given?: string): string {
+  const location = given ?? process.env.RESULTS_URL ?? DEFAULT_RESULTS_PATH;
+  return isPostgresUrl(location) ? location : path.resolve(location);
+}

@@ -1,0 +1,153 @@
+/**
+ * PostgreSQL behind the results store (the `pg` driver; libpq's PGHOST, PGUSER, PGPASSWORD, ...
+ * apply as usual): the shared store and coordinator of workers on any number of hosts, as Optuna's
+ * RDB storage and MLflow's tracking server use it.
+ *
+ * A lost connection (database restarted, network blip) is retried with exponential backoff (0.25 s
+ * doubling to 8 s, for up to `retrySeconds`), saying so once per outage and once on recovery;
+ * transactions are retried whole, and every write the store makes is idempotent or fenced, so a
+ * retry never writes an epoch twice. Opening is not retried: a wrong password, an unreachable host or
+ * a newer schema is one error naming the host and database.
+ */
+import { Pool, type PoolClient } from 'pg';
+import { createStatements, migrationStatements, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
+import { redactLocation, StoreError, type SqlDriver, type SqlExecutor } from './sql';
+
+export interface PostgresOptions {
+  readonly?: boolean;
+  /** Give up retrying a lost connection after this long (default 600 s). */
+  retrySeconds?: number;
+  /** Where outage lines go (default console.error). */
+  log?: (line: string) => void;
+}
+
+/** Connection-level failures worth retrying (class 08, admin shutdown, starting up, socket errors). */
+export function isTransient(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  const code = err?.code ?? '';
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) return true;
+  return /Connection terminated|connection timeout|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(err?.message ?? '');
+}
+
+const numbered = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+
+function executor(client: { query: Pool['query'] | PoolClient['query'] }): SqlExecutor {
+  const q = client.query.bind(client) as (sql: string, params: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
+  return {
+    all: async <T>(sql: string, params: unknown[] = []) => (await q(numbered(sql), params)).rows as T[],
+    run: async (sql: string, params: unknown[] = []) => (await q(numbered(sql), params)).rowCount ?? 0,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Opens (creating or migrating under an advisory lock) a PostgreSQL results store.
+ * @param url postgres:// or postgresql:// URL
+ * @throws StoreError naming host and database (no password): unreachable, authentication failed, no
+ *   such database, tables of another program, a newer schema, or (readonly) no store there yet
+ */
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<SqlDriver> {
+  const location = redactLocation(url);
+  const log = options.log ?? ((l: string) => console.error(l));
+  const retryMs = (options.retrySeconds ?? 600) * 1000;
+  const pool = new Pool({
+    connectionString: url, max: 3, connectionTimeoutMillis: 10000, query_timeout: 60000, keepAlive: true,
+    application_name: STORE_APPLICATION, idleTimeoutMillis: 30000,
+    ...(options.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
+  });
+  pool.on('error', () => undefined); // an idle connection dropped (server restart): the next query reconnects
+  let created = false;
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (!options.readonly) await client.query('SELECT pg_advisory_xact_lock(727123019)');
+      const { rows } = await client.query("SELECT to_regclass('meta') IS NOT NULL AS meta, to_regclass('runs') IS NOT NULL AS runs, to_regclass('epochs') IS NOT NULL AS epochs");
+      const t = rows[0] as { meta: boolean; runs: boolean; epochs: boolean };
+      let version = 0;
+      if (t.meta) {
+        const v = await client.query("SELECT value FROM meta WHERE key = 'schema_version'");
+        version = v.rows.length ? Number((v.rows[0] as { value: string }).value) : 0;
+      }
+      if ((t.runs || t.epochs || t.meta) && !(t.meta && t.runs && version > 0)) {
+        throw new StoreError(location, 'has tables named meta/runs/epochs that are not a results store (no schema marker); refusing to touch them, use another database');
+      }
+      if (version > SCHEMA_VERSION) throw new StoreError(location, `schema version ${version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to use it`);
+      if (options.readonly) {
+        if (version === 0) throw new StoreError(location, 'holds no results store yet (run an experiment with this --results first)');
+      } else if (version === 0) {
+        for (const s of createStatements('postgres')) await client.query(s);
+        await client.query('INSERT INTO meta(key, value) VALUES ($1, $2), ($3, $4)', ['schema_version', String(SCHEMA_VERSION), 'application', STORE_APPLICATION]);
+        created = true;
+      } else if (version < SCHEMA_VERSION) {
+        for (const s of migrationStatements('postgres', version)) await client.query(s);
+        await client.query("UPDATE meta SET value = $1 WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    if (e instanceof StoreError) throw e;
+    const err = e as { code?: string; message: string };
+    throw new StoreError(location, `cannot open the results store: ${err.message.replace(url, location)}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`);
+  }
+
+  let outageSince: number | null = null;
+  const retrying = async <T>(op: () => Promise<T>): Promise<T> => {
+    let delay = 250;
+    const start = Date.now();
+    for (;;) {
+      try {
+        const out = await op();
+        if (outageSince !== null) {
+          log(`results store ${location}: reachable again after ${((Date.now() - outageSince) / 1000).toFixed(1)} s`);
+          outageSince = null;
+        }
+        return out;
+      } catch (e) {
+        if (!isTransient(e) || Date.now() - start > retryMs) throw e;
+        if (outageSince === null) {
+          outageSince = Date.now();
+          log(`results store ${location}: connection lost (${(e as Error).message}); retrying with backoff`);
+        }
+        await sleep(delay);
+        delay = Math.min(8000, delay * 2);
+      }
+    }
+  };
+  const direct = executor(pool);
+  return {
+    dialect: 'postgres',
+    location,
+    created,
+    forUpdate: 'FOR UPDATE',
+    all: (sql, params) => retrying(() => direct.all(sql, params)),
+    run: (sql, params) => retrying(() => direct.run(sql, params)),
+    transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) => retrying(async () => {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(executor(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        broken = isTransient(e);
+        if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release(broken ? true : undefined);
+      }
+    }),
+    close: () => pool.end(),
+  };
+}

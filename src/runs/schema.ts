@@ -1,0 +1,120 @@
+/**
+ * The results store's schema, one definition for SQLite and PostgreSQL (the same tables, columns and
+ * version; only column types differ: PostgreSQL's REAL is single precision, so doubles are DOUBLE
+ * PRECISION there, and blobs are BYTEA). Timestamps are ISO-8601 UTC text from the database's own
+ * clock, so leases compare one clock however many hosts write.
+ *
+ * Version history: 1 = runs, epochs, meta; 2 = + leases (lease_owner, lease_token, heartbeat_at,
+ * lease_expires_at), checkpoints (latest per run), planned_runs (each protocol's expansion).
+ */
+
+/** Schema version written by this code; a newer store is refused. */
+export const SCHEMA_VERSION = 2;
+/** Marker of a results store in its meta table (with schema_version). */
+export const STORE_APPLICATION = 'resnet-sgdr-workspace';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+function types(d: Dialect) {
+  return d === 'postgres' ? { real: 'DOUBLE PRECISION', blob: 'BYTEA' } : { real: 'REAL', blob: 'BLOB' };
+}
+
+const LEASE_COLUMNS = [
+  ['lease_owner', 'TEXT'],
+  ['lease_token', 'INTEGER NOT NULL DEFAULT 0'],
+  ['heartbeat_at', 'TEXT'],
+  ['lease_expires_at', 'TEXT'],
+] as const;
+
+function newTables(d: Dialect): string[] {
+  const { blob } = types(d);
+  return [
+    `CREATE TABLE IF NOT EXISTS checkpoints (
+      run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+      epoch INTEGER NOT NULL,
+      iteration INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,
+      size_bytes INTEGER NOT NULL,
+      state ${blob} NOT NULL,
+      written_at TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS planned_runs (
+      run_id TEXT PRIMARY KEY,
+      protocol TEXT NOT NULL,
+      arm TEXT NOT NULL,
+      seed INTEGER NOT NULL,
+      position INTEGER NOT NULL,
+      config_json TEXT NOT NULL,
+      planned_at TEXT NOT NULL)`,
+    'CREATE INDEX IF NOT EXISTS planned_protocol ON planned_runs(protocol, position)',
+  ];
+}
+
+/** Statements creating a store of the current version from nothing. */
+export function createStatements(d: Dialect): string[] {
+  const { real } = types(d);
+  return [
+    'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+    `CREATE TABLE IF NOT EXISTS runs (
+      run_id TEXT PRIMARY KEY,
+      protocol TEXT NOT NULL,
+      arm TEXT NOT NULL,
+      seed INTEGER NOT NULL,
+      config_json TEXT NOT NULL,
+      config_hash TEXT NOT NULL,
+      backend TEXT,
+      versions_json TEXT,
+      code_version TEXT,
+      status TEXT NOT NULL,
+      target ${real},
+      epochs_to_target INTEGER,
+      iterations_to_target INTEGER,
+      seconds_to_target ${real},
+      epochs_completed INTEGER NOT NULL DEFAULT 0,
+      final_test_accuracy ${real},
+      best_validation_accuracy ${real},
+      test_accuracy_at_best_validation ${real},
+      error TEXT,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      host TEXT,
+      pid INTEGER,
+      started_at TEXT NOT NULL,
+      finished_at TEXT,
+      ${LEASE_COLUMNS.map(([n, t]) => `${n} ${t}`).join(',\n      ')})`,
+    `CREATE TABLE IF NOT EXISTS epochs (
+      run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+      epoch INTEGER NOT NULL,
+      iteration INTEGER NOT NULL,
+      learning_rate ${real} NOT NULL,
+      train_loss ${real}, train_accuracy ${real},
+      validation_loss ${real}, validation_accuracy ${real},
+      test_loss ${real}, test_accuracy ${real},
+      train_seconds ${real} NOT NULL,
+      total_seconds ${real} NOT NULL,
+      PRIMARY KEY (run_id, epoch))`,
+    'CREATE INDEX IF NOT EXISTS runs_protocol ON runs(protocol, arm)',
+    ...newTables(d),
+  ];
+}
+
+/** Statements taking a store of `from` (>= 1) to SCHEMA_VERSION. */
+export function migrationStatements(d: Dialect, from: number): string[] {
+  const out: string[] = [];
+  if (from < 2) {
+    out.push(...LEASE_COLUMNS.map(([n, t]) => `ALTER TABLE runs ADD COLUMN ${n} ${t}`), ...newTables(d));
+  }
+  return out;
+}
+
+/** SQL expression of the database's current time as ISO-8601 UTC text (millisecond precision). */
+export function nowSql(d: Dialect): string {
+  return d === 'postgres'
+    ? `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+}
+
+/** SQL expression of now + `param` seconds (a placeholder), as ISO-8601 UTC text. */
+export function nowPlusSql(d: Dialect, param: string): string {
+  return d === 'postgres'
+    ? `to_char((clock_timestamp() + make_interval(secs => ${param}::double precision)) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ${param} || ' seconds')`;
+}
