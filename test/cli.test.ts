@@ -41,7 +41,7 @@ test('wrong flags, unknown protocols and backends: one-line error, non-zero exit
   assert.match(run(['--version']).stdout, /^resnet-sgdr-workspace \d+\.\d+\.\d+; @tensorflow\/tfjs 4\.22\.0/);
 });
 
-test('a protocol trains in 2 worker processes into one store, then resumes by skipping finished runs', () => {
+test('a protocol trains in 2 worker processes into one store, then resumes by skipping finished runs', async () => {
   const dir = tmpDir();
   const results = path.join(dir, 'r.sqlite');
   const args = ['experiment', '--protocol', 'quick', '--seeds', '1', '--max-epochs', '1', '--fraction', '0.02', '--batch-size', '32', '--workers', '2', '--results', results];
@@ -50,8 +50,8 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   assert.match(first.stdout, /training in 2 worker processes/);
   assert.match(first.stdout, /\[quick step seed 0\] epoch 1\/1 /);
   assert.match(first.stdout, /\[quick cosine seed 0\] epoch 1\/1 /);
-  const store = openResultsStore(results, { readonly: true });
-  const runs = store.listRuns();
+  const store = await openResultsStore(results, { readonly: true });
+  const runs = await store.listRuns();
   assert.equal(runs.length, 2);
   for (const r of runs) {
     assert.ok(['completed', 'censored'].includes(r.status), r.status);
@@ -59,8 +59,8 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
     assert.equal(r.backend, 'wasm');
     assert.equal((r.config as { seed: number }).seed, 0);
   }
-  assert.equal(store.listEpochs().length, 2);
-  store.close();
+  assert.equal((await store.listEpochs()).length, 2);
+  await store.close();
   const second = run(args);
   assert.equal(second.status, 0);
   assert.match(second.stdout, /2 already finished, 0 to train/);
@@ -85,9 +85,9 @@ test('two experiments on one store at once never train the same run twice', asyn
   const [a, b] = await Promise.all([runOne(), runOne()]);
   assert.equal(a.code, 0, a.out);
   assert.equal(b.code, 0, b.out);
-  const store = openResultsStore(results, { readonly: true });
-  const attempts = store.db.prepare('SELECT run_id, attempts, status FROM runs').all() as { attempts: number; status: string }[];
-  store.close();
+  const store = await openResultsStore(results, { readonly: true });
+  const attempts = await store.listRuns();
+  await store.close();
   assert.equal(attempts.length, 2);
   for (const r of attempts) {
     assert.equal(r.attempts, 1, 'each run trained exactly once');

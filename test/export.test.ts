@@ -89,7 +89,7 @@ describe('export with headless Chromium', { skip: SKIP }, () => {
   });
 
   it("exported SVGs of the example store carry the protocol caveat and name only the markers drawn", { skip: fs.existsSync(EXAMPLE) ? false : 'no data/example-results.sqlite' }, async () => {
-    const { runs, epochs } = loadResults(EXAMPLE);
+    const { runs, epochs } = await loadResults(EXAMPLE);
     const figs = Object.fromEntries(reportFigures(runs, epochs).map((f) => [f.name, f.figure]));
     const svg = async (name: string) => (await exporter.toImage(figs[name], { format: 'svg' })).toString('utf8');
     const full = await svg('full-182-test-error');

@@ -145,13 +145,13 @@ test('bad configuration via the CLI: one-line errors, non-zero exit, no store cr
   }
 });
 
-test('a results store from a newer schema version is refused by experiment and analyze, and left byte-for-byte unchanged', () => {
+test('a results store from a newer schema version is refused by experiment and analyze, and left byte-for-byte unchanged', async () => {
   const dir = tmpDir('ws-rel-schema-');
   const data = makeMiniDataset({ train: 200, test: 20 });
   after(() => fs.rmSync(data, { recursive: true, force: true }));
   // as written by this code (WAL), and as a newer version might write it (rollback journal)
   const wal = path.join(dir, 'wal.sqlite');
-  openResultsStore(wal).close();
+  await (await openResultsStore(wal)).close();
   const rollback = path.join(dir, 'rollback.sqlite');
   const db0 = new Database(rollback);
   db0.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE runs_v2 (id TEXT); INSERT INTO runs_v2 VALUES ('r')");

@@ -64,9 +64,9 @@ test('kill -9 in the middle of an epoch: store opens cleanly, finished epochs on
   assert.deepEqual(done, [1], 'exactly the finished epoch, once');
   assert.equal(run.epochs_completed, printed);
   // the workspace's own store code opens it too (WAL recovered), and the run is resumable
-  const store = openResultsStore(results);
-  assert.equal(store.getRun(id)!.status, 'running');
-  store.close();
+  const store = await openResultsStore(results);
+  assert.equal((await store.getRun(id))!.status, 'running');
+  await store.close();
 
   rerunAndCheck(args, results, id, 3, 2);
 });

@@ -68,7 +68,7 @@ test('divergence: NaN/Inf loss stops the run as diverged with the epoch in its e
   assert.match(again.stdout, /4 already finished, 0 to train/);
 });
 
-test('every run records configuration, seed, code version, package versions and backend; analysis pools only equal configurations unless asked', () => {
+test('every run records configuration, seed, code version, package versions and backend; analysis pools only equal configurations unless asked', async () => {
   const dir = tmpDir('ws-rel-prov-');
   const results = path.join(dir, 'results.sqlite');
   const schedule = { kind: 'cosine', lrMax: 0.05, lrMin: 0, cycleLengthEpochs: 3, cycleMult: 1, warmup: 'fastai' };
@@ -109,9 +109,9 @@ test('every run records configuration, seed, code version, package versions and 
   assert.equal(r2.status, 0, r2.stdout + r2.stderr);
   assert.match(r2.stdout, /0 already finished, 1 to train/);
 
-  assert.throws(() => loadResults(results, { protocol: 'prov' }), (e: Error) => e instanceof PoolingError &&
+  await assert.rejects(loadResults(results, { protocol: 'prov' }), (e: Error) => e instanceof PoolingError &&
     /refusing to pool prov\/sgdr: runs with 2 different configurations \(hashes [0-9a-f]{12}, [0-9a-f]{12}; maxEpochs: [12] vs [12]\)/.test(e.message) && /--allow-mixed-configs/.test(e.message));
-  const mixed = loadResults(results, { protocol: 'prov', allowMixedConfigs: true });
+  const mixed = await loadResults(results, { protocol: 'prov', allowMixedConfigs: true });
   assert.equal(mixed.runs.length, 3);
   assert.equal(mixed.epochs.length, 4);
   assert.match(mixed.notes.join('\n'), /^pooled prov\/sgdr: runs with 2 different configurations/);

@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { tmpDir } from './helpers';
-import { openResultsStore } from '../src/runs/store';
+import { openResultsStore, workerIdentity } from '../src/runs/store';
+import { writeHandRun } from './fixtures/hand-runs';
 import { exportCsv, writeCsvAtomic } from '../src/runs/csv';
 import { CLI, DIST_SRC, FIXTURES, readStore, sleep } from './fixtures/reliability/support';
 
@@ -84,35 +85,40 @@ test('4 writer processes on one new store at once: 1,000 epoch rows, none lost o
 });
 
 /** A store with `runs` runs of `epochs` epochs, each run's configuration padded with `pad` characters. */
-function makeStore(file: string, runs: number, epochs: number, pad = 0) {
-  const s = openResultsStore(file);
+async function makeStore(file: string, runs: number, epochs: number, pad = 0, status: 'completed' | 'running' = 'completed') {
+  const s = await openResultsStore(file);
   for (let r = 0; r < runs; r++) {
     const runId = `p/a/seed-${r}/h`;
-    s.startRun({ runId, protocol: 'p', arm: 'a', seed: r, config: { r, pad: 'x'.repeat(pad), quote: 'say "hi", twice' }, configHash: 'h', target: 0.5, backend: 'wasm', versions: {}, codeVersion: 'c' });
+    const rows: Parameters<typeof writeHandRun>[2] = [];
     for (let e = 1; e <= epochs; e++) {
-      s.recordEpoch({ runId, epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e }, { epochsCompleted: e });
+      rows.push([{ runId, epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e }, { epochsCompleted: e }]);
     }
-    s.finishRun(runId, { status: 'completed' });
+    await writeHandRun(s, { runId, protocol: 'p', arm: 'a', seed: r, config: { r, pad: 'x'.repeat(pad), quote: 'say "hi", twice' }, configHash: 'h', target: 0.5, backend: 'wasm', versions: {}, codeVersion: 'c' }, rows, status);
   }
-  s.close();
+  await s.close();
 }
 
 const exportKill = (...args: string[]) => spawnSync(process.execPath, [path.join(FIXTURES, 'export-kill.js'), DIST_SRC, ...args], { encoding: 'utf8', timeout: 120000 });
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((f) => /tmp/.test(f));
 
-test('CSV export killed half-way through a file: the final name holds the previous complete export or nothing', () => {
+test('CSV export killed half-way through a file: the final name holds the previous complete export or nothing', async () => {
   const dir = tmpDir('ws-rel-csv-');
   const file = path.join(dir, 'results.sqlite');
-  makeStore(file, 3, 20);
+  await makeStore(file, 3, 20, 0, 'running');
   const out = path.join(dir, 'csv');
   // first export: complete
-  const [runsCsv, epochsCsv] = exportCsv(file, out);
+  const [runsCsv, epochsCsv] = await exportCsv(file, out);
   const before = { runs: fs.readFileSync(runsCsv, 'utf8'), epochs: fs.readFileSync(epochsCsv, 'utf8') };
   assert.equal(before.epochs.trim().split('\n').length, 61);
   // more results, then an export that is killed while writing epochs.csv
-  const s = openResultsStore(file);
-  s.recordEpoch({ runId: 'p/a/seed-0/h', epoch: 21, iteration: 21, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: 21, totalSeconds: 21 }, { epochsCompleted: 21 });
-  s.close();
+  const s = await openResultsStore(file);
+  const claim = await s.claimRun({ runId: 'p/a/seed-0/h', protocol: 'p', arm: 'a', seed: 0, config: {}, configHash: 'h', target: 0.5, backend: 'wasm', versions: {}, codeVersion: 'c' }, workerIdentity(), { leaseSeconds: 60 });
+  assert.ok(claim.claimed);
+  // no checkpoint: the claim restarts the run; write its 20 epochs again and a 21st
+  for (let e = 1; e <= 21; e++) {
+    await s.recordEpoch(claim.lease, { runId: 'p/a/seed-0/h', epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e }, { epochsCompleted: e }, null);
+  }
+  await s.close();
   const killed = exportKill('csv', file, out, 'epochs.csv');
   assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
   assert.equal(fs.readFileSync(epochsCsv, 'utf8'), before.epochs, 'epochs.csv is still the previous, complete export');
@@ -125,7 +131,7 @@ test('CSV export killed half-way through a file: the final name holds the previo
   assert.equal(first.signal, 'SIGKILL');
   assert.deepEqual(fs.readdirSync(fresh).filter((f) => f.endsWith('.csv')), []);
   // the next export succeeds and is complete
-  exportCsv(file, out);
+  await exportCsv(file, out);
   assert.equal(fs.readFileSync(epochsCsv, 'utf8').trim().split('\n').length, 62);
 });
 
@@ -141,7 +147,7 @@ test('CSV export: a failing write leaves no temporary file and keeps the previou
 test('large CSV export (CLI export-csv) killed from outside while its temporary file is written: never a partial file under the final name', async () => {
   const dir = tmpDir('ws-rel-csvbig-');
   const file = path.join(dir, 'results.sqlite');
-  makeStore(file, 40, 1, 2_000_000); // runs.csv ~ 80 MB
+  await makeStore(file, 40, 1, 2_000_000); // runs.csv ~ 80 MB
   const out = path.join(dir, 'out');
   fs.mkdirSync(out);
   let midWrite = 0;

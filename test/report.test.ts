@@ -8,13 +8,14 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
 } from '../src/analysis';
 import type { PlotlyFigure } from '../src/analysis/charts';
 import { openResultsStore, type ResultsStore } from '../src/runs/store';
 import { ROOT, tmpDir } from './helpers';
+import { writeHandRun } from './fixtures/hand-runs';
 
 const scipy = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-scipy.json'), 'utf8'));
 const survival = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-survival.json'), 'utf8'));
@@ -37,30 +38,31 @@ interface HandRun {
 
 const SECONDS_PER_EPOCH = 10;
 
-function addRun(s: ResultsStore, r: HandRun): void {
+async function addRun(s: ResultsStore, r: HandRun): Promise<void> {
   const runId = `${r.protocol}/${r.arm}/seed-${r.seed}/hand`;
   const schedule = r.arm === 'step'
     ? { kind: 'step', lr: 0.1, milestones: [32000, 48000], gamma: 0.1 }
     : { kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: r.arm === 'cosine-7' ? 7 : r.arm === 'cosine-14' ? 14 : 1, cycleMult: 1, warmup: 'fastai' };
-  s.startRun({
+  const start = {
     runId, protocol: r.protocol, arm: r.arm, seed: r.seed, configHash: `hand-${r.arm}`, target: 0.85, backend: 'test', versions: {}, codeVersion: null,
     config: {
       protocol: r.protocol, arm: r.arm, seed: r.seed, maxEpochs: r.maxEpochs ?? (r.protocol === 'full-182' ? 182 : 90), target: 0.85, stopAtTarget: r.stopAtTarget ?? true, batchSize: 128, schedule,
       data: { dataset: r.dataset ?? 'cifar-10', validationCount: 5000, splitSeed: 0, trainFraction: r.trainFraction ?? 1, testCount: null },
     },
-  });
+  };
+  const epochs: Parameters<typeof writeHandRun>[2] = [];
   for (let e = 1; e <= r.epochs; e++) {
     const hit = r.reached && e === r.epochs;
-    s.recordEpoch({
+    epochs.push([{
       runId, epoch: e, iteration: e * 352, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
       validationAccuracy: hit ? 0.86 : 0.5 + (0.3 * e) / r.epochs, testLoss: 1, testAccuracy: 1 - (r.testError ?? 0.5),
       trainSeconds: e * SECONDS_PER_EPOCH, totalSeconds: e * SECONDS_PER_EPOCH + 1,
     }, {
       epochsCompleted: e, finalTestAccuracy: 1 - (r.testError ?? 0.5),
       ...(hit ? { epochsToTarget: e, iterationsToTarget: e * 352, secondsToTarget: e * SECONDS_PER_EPOCH } : {}),
-    });
+    }]);
   }
-  if (r.status !== 'running') s.finishRun(runId, { status: r.status ?? (r.reached ? 'completed' : 'censored') });
+  await writeHandRun(s, start, epochs, r.status ?? (r.reached ? 'completed' : 'censored'));
 }
 
 /**
@@ -68,17 +70,17 @@ function addRun(s: ResultsStore, r: HandRun): void {
  * full-182: the Welch fixture's samples as epochs to target (cosine-7: a, step: b), the one-sample
  * fixture's errors for cosine-7, a fixed pattern for step, and one cosine-14 run (n = 1).
  */
-function buildStore(file: string): void {
-  const s = openResultsStore(file);
+async function buildStore(file: string): Promise<void> {
+  const s = await openResultsStore(file);
   const [g0, g1] = survival.logRank[0].groups as { times: number[]; events: number[] }[];
-  g0.times.forEach((t, i) => addRun(s, { protocol: 'race-to-85', arm: 'cosine', seed: i, epochs: t, reached: g0.events[i] === 1, testError: 0.15 + 0.01 * (i % 4) }));
-  g1.times.forEach((t, i) => addRun(s, { protocol: 'race-to-85', arm: 'step', seed: i, epochs: t, reached: g1.events[i] === 1, testError: 0.16 + 0.01 * (i % 3) }));
+  for (const [i, t] of g0.times.entries()) await addRun(s, { protocol: 'race-to-85', arm: 'cosine', seed: i, epochs: t, reached: g0.events[i] === 1, testError: 0.15 + 0.01 * (i % 4) });
+  for (const [i, t] of g1.times.entries()) await addRun(s, { protocol: 'race-to-85', arm: 'step', seed: i, epochs: t, reached: g1.events[i] === 1, testError: 0.16 + 0.01 * (i % 3) });
   const w = scipy.welch[0];
   const os = scipy.oneSample[0];
-  (w.a as number[]).forEach((t, i) => addRun(s, { protocol: 'full-182', arm: 'cosine-7', seed: i, epochs: t, reached: true, testError: os.x[i], stopAtTarget: false }));
-  (w.b as number[]).forEach((t, i) => addRun(s, { protocol: 'full-182', arm: 'step', seed: i, epochs: t, reached: true, testError: 0.09 + 0.001 * (i % 3), stopAtTarget: false }));
-  addRun(s, { protocol: 'full-182', arm: 'cosine-14', seed: 0, epochs: 20, reached: true, testError: 0.088, stopAtTarget: false });
-  s.close();
+  for (const [i, t] of (w.a as number[]).entries()) await addRun(s, { protocol: 'full-182', arm: 'cosine-7', seed: i, epochs: t, reached: true, testError: os.x[i], stopAtTarget: false });
+  for (const [i, t] of (w.b as number[]).entries()) await addRun(s, { protocol: 'full-182', arm: 'step', seed: i, epochs: t, reached: true, testError: 0.09 + 0.001 * (i % 3), stopAtTarget: false });
+  await addRun(s, { protocol: 'full-182', arm: 'cosine-14', seed: 0, epochs: 20, reached: true, testError: 0.088, stopAtTarget: false });
+  await s.close();
 }
 
 const close = (a: number, b: number, rel = 1e-9) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
@@ -86,10 +88,10 @@ const close = (a: number, b: number, rel = 1e-9) => Math.abs(a - b) <= rel * Mat
 describe('writeReport on hand-made runs', () => {
   const dir = tmpDir('report-test-');
   const store = path.join(dir, 'results.sqlite');
-  buildStore(store);
+  before(() => buildStore(store));
 
-  it('analysis numbers equal SciPy / R reference values', () => {
-    const { runs, epochs } = loadResults(store);
+  it('analysis numbers equal SciPy / R reference values', async () => {
+    const { runs, epochs } = await loadResults(store);
     const [race, full] = analyzeResults(runs, epochs);
     assert.equal(race.protocol, 'race-to-85');
     assert.equal(full.protocol, 'full-182');
@@ -159,10 +161,10 @@ describe('writeReport on hand-made runs', () => {
 
   it('edge cases print sentences: n < 2, all censored, an arm with no runs, an empty store', async () => {
     const edge = path.join(dir, 'edge.sqlite');
-    const s = openResultsStore(edge);
-    addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 0, epochs: 40, reached: false });
-    addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 1, epochs: 3, reached: false, status: 'failed' });
-    s.close();
+    const s = await openResultsStore(edge);
+    await addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 0, epochs: 40, reached: false });
+    await addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 1, epochs: 3, reached: false, status: 'failed' });
+    await s.close();
     const r = await writeReport({ results: edge, out: path.join(dir, 'edge.md'), charts: false });
     assert.match(r.markdown, /arm cosine has no runs in the results store/i);
     assert.match(r.markdown, /median not reached: all 1 run of step were censored \(none reached 85% within 40 epochs\)/);
@@ -174,7 +176,7 @@ describe('writeReport on hand-made runs', () => {
     assert.doesNotMatch(r.markdown, /NaN|undefined|Infinity/);
 
     const empty = path.join(dir, 'empty.sqlite');
-    openResultsStore(empty).close();
+    await (await openResultsStore(empty)).close();
     const e = await writeReport({ results: empty, out: path.join(dir, 'empty.md'), charts: false });
     assert.match(e.markdown, /The results store has no runs: there is nothing to analyse/);
     assert.doesNotMatch(e.markdown, /NaN|undefined/);
@@ -220,7 +222,7 @@ describe('writeReport on hand-made runs', () => {
   it('runs that deviate from the protocol: tests marked not interpretable, no one-sample test vs 8.75%, figure caveats', async () => {
     // The hand-made store follows the protocols' setup; only the seed count deviates, which does not
     // change what is measured: tests are shown as usual.
-    const { runs } = loadResults(store);
+    const { runs } = await loadResults(store);
     const ok = protocolDeviations('full-182', runs);
     assert.deepEqual(ok.setupDeviations, []);
     assert.deepEqual(ok.deviations, []);
@@ -232,12 +234,12 @@ describe('writeReport on hand-made runs', () => {
 
     // 2-epoch full-182 runs on the subset, half of the training images
     const dev = path.join(dir, 'deviating.sqlite');
-    const s = openResultsStore(dev);
+    const s = await openResultsStore(dev);
     const errs: Record<string, number[]> = { 'cosine-7': [0.9, 0.903], 'cosine-14': [0.91, 0.905], step: [0.77, 0.775] };
     for (const [arm, es] of Object.entries(errs)) {
-      es.forEach((e, seed) => addRun(s, { protocol: 'full-182', arm, seed, epochs: 2, reached: false, testError: e, stopAtTarget: false, maxEpochs: 2, dataset: 'cifar-10-subset', trainFraction: 0.5 }));
+      for (const [seed, e] of es.entries()) await addRun(s, { protocol: 'full-182', arm, seed, epochs: 2, reached: false, testError: e, stopAtTarget: false, maxEpochs: 2, dataset: 'cifar-10-subset', trainFraction: 0.5 });
     }
-    s.close();
+    await s.close();
     const r = await writeReport({ results: dev, out: path.join(dir, 'deviating.md'), charts: false });
     const [p] = r.analyses;
     assert.deepEqual(p.setupDeviations, ["at most 2 epochs instead of the protocol's 182", 'data cifar-10-subset instead of the full CIFAR-10', 'train fraction 0.5 instead of 1']);
@@ -265,8 +267,8 @@ describe('writeReport on hand-made runs', () => {
   });
 
   const example = path.join(ROOT, 'data', 'example-results.sqlite');
-  it('the example store: boxes agree with Kaplan–Meier, full-182 figures carry the caveat, quick ones none', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, () => {
-    const { runs, epochs } = loadResults(example);
+  it('the example store: boxes agree with Kaplan–Meier, full-182 figures carry the caveat, quick ones none', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, async () => {
+    const { runs, epochs } = await loadResults(example);
     const figs = reportFigures(runs, epochs);
     const analyses = analyzeResults(runs, epochs);
     const quick = analyses.find((p) => p.protocol === 'quick')!;

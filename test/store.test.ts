@@ -1,9 +1,15 @@
+/**
+ * The results store through its interface, on SQLite: claims and leases (fencing), checkpoints
+ * (resume point, corrupt checkpoint, epochs after it), CSV export, schema checks, and never touching
+ * a database that is not a results store (md5 before and after).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { openResultsStore, SCHEMA_VERSION, exportCsv } from '../src/runs';
+import { openResultsStore, SCHEMA_VERSION, exportCsv, workerIdentity, LeaseLostError, type WorkerIdentity } from '../src/runs';
 import type { EpochRecord } from '../src/runs';
 import { tmpDir } from './helpers';
 
@@ -11,31 +17,55 @@ const start = (runId: string) => ({
   runId, protocol: 'p', arm: 'a', seed: 0, config: { x: 1 }, configHash: 'h', target: 0.85, backend: 'wasm',
   versions: { '@tensorflow/tfjs': '4.22.0' }, codeVersion: 'abc',
 });
-const epoch = (runId: string, e: number): EpochRecord => ({
+const epoch = (runId: string, e: number, validationAccuracy = 0.5): EpochRecord => ({
   runId, epoch: e, iteration: e * 10, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
-  validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e + 0.5,
+  validationAccuracy, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e + 0.5,
 });
+const md5 = (f: string) => crypto.createHash('md5').update(fs.readFileSync(f)).digest('hex');
+const other = (w: WorkerIdentity): WorkerIdentity => ({ host: 'another-host', pid: w.pid, owner: `another-host:${w.pid}:x` });
 
-test('epochs are written per epoch, restart clears an unfinished attempt, CSV export', () => {
+test('claims, epochs, checkpoints: resume point, restart without checkpoint, corrupt checkpoint, CSV export', async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'r.sqlite');
-  const s = openResultsStore(file);
-  s.startRun(start('r1'));
-  s.recordEpoch(epoch('r1', 1), { epochsCompleted: 1, bestValidationAccuracy: 0.5 });
-  s.recordEpoch(epoch('r1', 2), { epochsCompleted: 2 });
-  assert.equal(s.getRun('r1')!.status, 'running');
-  assert.equal(s.listEpochs(['r1']).length, 2);
-  s.startRun(start('r1')); // restart: the run starts again from epoch 1
-  assert.equal(s.listEpochs(['r1']).length, 0);
-  s.recordEpoch(epoch('r1', 1), { epochsCompleted: 1, epochsToTarget: 1, iterationsToTarget: 10, secondsToTarget: 1 });
-  s.finishRun('r1', { status: 'completed' });
-  const r = s.getRun('r1') as ReturnType<typeof s.getRun> & { attempts: number };
-  assert.equal(r!.status, 'completed');
-  assert.equal(r!.epochsToTarget, 1);
-  assert.equal(r.attempts, 2);
-  assert.deepEqual(r!.config, { x: 1 });
-  s.close();
-  const files = exportCsv(file, path.join(dir, 'csv'));
+  const s = await openResultsStore(file);
+  assert.equal(s.created, true);
+  const me = workerIdentity();
+  let c = await s.claimRun(start('r1'), me, { leaseSeconds: 60 });
+  assert.ok(c.claimed && c.resume === null);
+  const ck = new Uint8Array([1, 2, 3, 4]);
+  await s.recordEpoch(c.lease, epoch('r1', 1), { epochsCompleted: 1, bestValidationAccuracy: 0.5 }, ck);
+  await s.recordEpoch(c.lease, epoch('r1', 2, 0.9), { epochsCompleted: 2 }, null); // no checkpoint at epoch 2
+  assert.equal((await s.getRun('r1'))!.checkpointEpoch, 1);
+  // another claim (the worker died): resumes at the checkpoint's epoch 1; epoch 2 goes, to be recomputed
+  c = await s.claimRun(start('r1'), other(me), { leaseSeconds: 60 });
+  assert.equal(c.claimed, false, 'held by a live lease');
+  c = await s.claimRun(start('r1'), me, { leaseSeconds: 60 });
+  assert.ok(c.claimed);
+  assert.equal(c.resume!.epoch, 1);
+  assert.deepEqual([...c.resume!.checkpoint], [1, 2, 3, 4]);
+  assert.equal(c.resume!.trainSeconds, 1);
+  assert.equal(c.resume!.summary.epochsCompleted, 1);
+  assert.equal(c.resume!.summary.epochsToTarget, null, 'summary recomputed from epochs <= checkpoint (0.9 at epoch 2 is gone)');
+  assert.deepEqual((await s.listEpochs(['r1'])).map((e) => e.epoch), [1]);
+  // a corrupt checkpoint: reported with the run's name, the run restarts from epoch 1
+  const db = new Database(file);
+  db.prepare("UPDATE checkpoints SET state = X'01020305' WHERE run_id = 'r1'").run();
+  db.close();
+  c = await s.claimRun(start('r1'), me, { leaseSeconds: 60 });
+  assert.ok(c.claimed && c.resume === null);
+  assert.match(c.notes.join(), /run r1: checkpoint of epoch 1 is corrupt \(sha256 mismatch\); restarting the run from epoch 1/);
+  assert.equal((await s.listEpochs(['r1'])).length, 0);
+  await s.recordEpoch(c.lease, epoch('r1', 1), { epochsCompleted: 1, epochsToTarget: 1, iterationsToTarget: 10, secondsToTarget: 1 }, ck);
+  await s.finishRun(c.lease, { status: 'completed' });
+  const r = (await s.getRun('r1'))!;
+  assert.equal(r.status, 'completed');
+  assert.equal(r.epochsToTarget, 1);
+  assert.equal(r.attempts, 3);
+  assert.equal(r.leaseOwner, null);
+  assert.deepEqual(r.config, { x: 1 });
+  assert.deepEqual(await s.claimRun(start('r1'), me, { leaseSeconds: 60 }), { claimed: false, reason: 'already finished (completed)', final: true });
+  await s.close();
+  const files = await exportCsv(file, path.join(dir, 'csv'));
   const runsCsv = fs.readFileSync(files[0], 'utf8').trim().split('\n');
   assert.equal(runsCsv.length, 2);
   assert.match(runsCsv[0], /^runId,protocol,arm,seed,/);
@@ -44,24 +74,71 @@ test('epochs are written per epoch, restart clears an unfinished attempt, CSV ex
   assert.equal(epochsCsv[1].split(',')[0], 'r1');
 });
 
-test('a store from a newer schema version is refused; unwritable path and missing store are named', () => {
+test('fencing: after a takeover, the old lease can neither write an epoch, renew, nor finish', async () => {
+  const dir = tmpDir();
+  const s = await openResultsStore(path.join(dir, 'f.sqlite'));
+  const a = workerIdentity();
+  const ca = await s.claimRun(start('r'), a, { leaseSeconds: 0.2 });
+  assert.ok(ca.claimed);
+  await s.recordEpoch(ca.lease, epoch('r', 1), { epochsCompleted: 1 }, new Uint8Array([9]));
+  await new Promise((r) => setTimeout(r, 400)); // a's lease expires
+  const b = other(a);
+  const cb = await s.claimRun(start('r'), b, { leaseSeconds: 60 });
+  assert.ok(cb.claimed, 'an expired lease is taken over');
+  assert.equal(cb.resume!.epoch, 1);
+  assert.equal(cb.lease.token, ca.lease.token + 1);
+  await assert.rejects(s.recordEpoch(ca.lease, epoch('r', 2), { epochsCompleted: 2 }, null), LeaseLostError);
+  assert.equal(await s.renewLease(ca.lease), false);
+  await assert.rejects(s.finishRun(ca.lease, { status: 'completed' }), LeaseLostError);
+  assert.deepEqual((await s.listEpochs(['r'])).map((e) => e.epoch), [1], 'nothing written under the old lease');
+  assert.equal(await s.renewLease(cb.lease), true);
+  await s.close();
+});
+
+test('a store from a newer schema version is refused; unwritable path and missing store are named', async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'new.sqlite');
-  openResultsStore(file).close();
+  await (await openResultsStore(file)).close();
   const db = new Database(file);
   db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
   db.close();
-  assert.throws(() => openResultsStore(file), new RegExp(`new\\.sqlite: schema version ${SCHEMA_VERSION + 1} is newer than this code's ${SCHEMA_VERSION}`));
-  assert.throws(() => openResultsStore(path.join(dir, 'none.sqlite'), { readonly: true }), /none\.sqlite: results store does not exist/);
+  await assert.rejects(openResultsStore(file), new RegExp(`new\\.sqlite: schema version ${SCHEMA_VERSION + 1} is newer than this code's ${SCHEMA_VERSION}`));
+  await assert.rejects(openResultsStore(path.join(dir, 'none.sqlite'), { readonly: true }), /none\.sqlite: results store does not exist/);
   const notDb = path.join(dir, 'text.sqlite');
   fs.writeFileSync(notDb, 'this is not a database, just text '.repeat(100));
-  assert.throws(() => openResultsStore(notDb), /text\.sqlite: cannot open as a results store/);
-  if (process.getuid && process.getuid() !== 0) {
-    const ro = path.join(dir, 'ro');
-    fs.mkdirSync(ro, { mode: 0o555 });
-    assert.throws(() => openResultsStore(path.join(ro, 'x.sqlite')), /not writable/);
-  }
+  await assert.rejects(openResultsStore(notDb), /text\.sqlite: not an SQLite database/);
   const blocker = path.join(dir, 'blocker');
   fs.writeFileSync(blocker, 'a file where a folder is expected');
-  assert.throws(() => openResultsStore(path.join(blocker, 'results.sqlite')), /results\.sqlite: not writable \(EEXIST|ENOTDIR\)/);
+  await assert.rejects(openResultsStore(path.join(blocker, 'results.sqlite')), /results\.sqlite: not writable: its folder .*blocker cannot be written \((EEXIST|ENOTDIR)\)/);
+  // a read-only store file is refused for writing, also as root (mode bits, not access())
+  const ro = path.join(dir, 'ro.sqlite');
+  await (await openResultsStore(ro)).close();
+  fs.chmodSync(ro, 0o444);
+  await assert.rejects(openResultsStore(ro), /ro\.sqlite: not writable: the file is read-only/);
+  const read = await openResultsStore(ro, { readonly: true });
+  assert.deepEqual(await read.listRuns(), []);
+  await read.close();
+});
+
+test('another program\'s SQLite database is refused by writers and readers and left byte-identical; an empty file becomes a store', async () => {
+  const dir = tmpDir();
+  for (const [name, sql] of [['foreign.sqlite', 'CREATE TABLE notes (id INTEGER, text TEXT); INSERT INTO notes VALUES (1, \'mine\')'],
+    ['foreign-runs.sqlite', 'CREATE TABLE runs (id TEXT); INSERT INTO runs VALUES (\'x\')']]) {
+    const file = path.join(dir, name);
+    const db = new Database(file);
+    db.exec(sql);
+    db.close();
+    const before = md5(file);
+    const files = fs.readdirSync(dir).sort();
+    await assert.rejects(openResultsStore(file), new RegExp(`${name.replace('.', '\\.')}: not a results store \\(an SQLite database with tables (notes|runs) and no schema marker\\); refusing to touch it`));
+    await assert.rejects(openResultsStore(file, { readonly: true }), /not a results store/);
+    assert.equal(md5(file), before, 'byte-identical');
+    assert.deepEqual(fs.readdirSync(dir).sort(), files, 'no -wal/-shm left');
+  }
+  const empty = path.join(dir, 'empty.sqlite');
+  fs.writeFileSync(empty, '');
+  await assert.rejects(openResultsStore(empty, { readonly: true }), /empty\.sqlite: is an empty file, not a results store yet/);
+  const s = await openResultsStore(empty);
+  assert.equal(s.created, true, 'a zero-byte file is initialised as a new store (and the caller says so)');
+  await s.close();
 });
