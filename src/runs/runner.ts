@@ -15,7 +15,7 @@ import { resolveResultsLocation } from './location';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
 import { formatEpoch, progressPrinter } from './progress';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
-import { openResultsStore } from './store';
+import { checkResultsStore, openResultsStore, type ResultsStore } from './store';
 import type { EpochRecord, RunRecord, RunStatus } from './types';
 import { checkBackendInstalled } from './backend-check';
 
@@ -87,9 +87,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     throw new ConfigError(`the lease (${lease.leaseSeconds} s) must be longer than the heartbeat (${lease.heartbeatSeconds} s)`);
   }
   const location = resolveResultsLocation(options.results);
-  const store = await openResultsStore(location, { log }); // checked (and refused if foreign or read-only) before the data
+  expandProtocol(protocol, 'cifar-10', 50000, options.overrides); // bad arms or seeds: an error before anything else
+  // the store is checked (refused if foreign, newer or read-only) before the data; a new SQLite file is created only after it
+  const early = await checkResultsStore(location, { log });
+  let store = early;
   try {
-    if (store.created) log(`initialised a new results store: ${store.location}`);
     const located = protocol.data === 'embedded' && !options.data
       ? { dir: EMBEDDED_DATA_DIR, description: `embedded CIFAR-10 subset at ${EMBEDDED_DATA_DIR} (protocol ${protocol.name} uses it unless --data is given)` }
       : locateCifar10(options.data);
@@ -102,6 +104,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
         `(${dataset.train.count} training images): results will not be comparable to the study. Use --data DIR, CIFAR10_DIR, or npm run data:cifar10`);
     }
     warnings.forEach((w) => log(`warning: ${w}`));
+    store ??= await openResultsStore(location, { log });
+    if (store.created) log(`initialised a new results store: ${store.location}`);
     if (options.runIndex !== undefined && !(Number.isInteger(options.runIndex) && options.runIndex >= 0 && options.runIndex < expansion.runs.length)) {
       throw new ConfigError(`--run-index must be an integer in 0..${expansion.runs.length - 1} (protocol ${protocol.name} has ${expansion.runs.length} runs), got ${String(options.runIndex)}`);
     }
@@ -147,15 +151,19 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     let waitingSaid = '';
     const poll = Math.min(5000, (lease.leaseSeconds * 1000) / 4);
     const tag = (c: RunConfig) => `[${c.protocol} ${c.arm} seed ${c.seed}]`;
-    const record = (c: RunConfig, o: SlotOutcome) => {
+    const record = async (c: RunConfig, o: SlotOutcome) => {
       printer.done(runId(c));
+      if (o.result === 'diverged') {
+        const error = (await store!.getRun(runId(c)))?.error;
+        if (error) o = { ...o, result: 'diverged', reason: error };
+      }
       switch (o.result) {
         case 'held': held.push(c); return;
         case 'skipped': counts.skipped++; log(`${tag(c)} skipped: ${o.reason ?? 'finished by another worker'}`); return;
         case 'released': counts.released++; log(`${tag(c)} released: resumable from its last checkpoint`); return;
         case 'lease-lost': log(`${tag(c)} left to the worker that holds it now`); return;
         case 'failed': counts.failed++; log(`${tag(c)} failed: ${o.reason ?? ''}`); return;
-        default: counts.trained++; log(`${tag(c)} ${o.result}`);
+        default: counts.trained++; log(`${tag(c)} ${o.result}${o.reason ? `: ${o.reason}` : ''}`);
       }
     };
     await Promise.all(slots.map(async (slot) => {
@@ -178,7 +186,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
         busy--;
         if (outcome.result !== 'held' && outcome.result !== 'skipped') claimed++;
         if (outcome.result !== 'held') waitingSaid = '';
-        record(c, outcome);
+        await record(c, outcome);
       }
     }));
     options.signal?.removeEventListener('abort', onAbort);
@@ -188,6 +196,6 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     const result = (await store.listRuns({ protocol: protocol.name })).filter((r) => ids.has(r.runId));
     return { protocol: protocol.name, dataDir: located.dir, resultsPath: store.location, ...counts, interrupted, runs: result };
   } finally {
-    await store.close();
+    await store?.close();
   }
 }

@@ -21,9 +21,15 @@ type Kind = { kind: 'ours'; version: number } | { kind: 'empty' } | { kind: 'for
 function classify(db: Database.Database): Kind {
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
   if (tables.length === 0) return { kind: 'empty' };
-  if (tables.includes('meta') && tables.includes('runs')) {
-    const v = db.prepare("SELECT value FROM meta WHERE key='schema_version'").pluck().get() as string | undefined;
-    if (v !== undefined && Number.isInteger(Number(v))) return { kind: 'ours', version: Number(v) };
+  if (tables.includes('meta')) {
+    let v: string | undefined;
+    try {
+      v = db.prepare("SELECT value FROM meta WHERE key='schema_version'").pluck().get() as string | undefined;
+    } catch {
+      v = undefined; // a meta table of another shape: not ours
+    }
+    // a newer version may have other tables; this or an older one has runs
+    if (v !== undefined && Number.isInteger(Number(v)) && (Number(v) > SCHEMA_VERSION || tables.includes('runs'))) return { kind: 'ours', version: Number(v) };
   }
   return { kind: 'foreign', tables };
 }
@@ -92,6 +98,33 @@ function checkWritable(abs: string): void {
       fs.accessSync(abs, fs.constants.W_OK);
     } catch (e) {
       throw new StoreError(abs, `not writable (${(e as NodeJS.ErrnoException).code})`);
+    }
+  }
+}
+
+/**
+ * Checks, creating nothing, that a writer could open `file`: its folder and the file are writable,
+ * and an existing file is a results store of this or an older schema (or empty).
+ * @throws StoreError as openSqlite does
+ */
+export function probeSqlite(file: string): void {
+  const abs = path.resolve(file);
+  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new StoreError(abs, 'is a directory, not a results store file');
+  const dir = path.dirname(abs);
+  if (!fs.existsSync(dir)) {
+    let up = dir;
+    while (!fs.existsSync(up)) up = path.dirname(up);
+    if (!fs.statSync(up).isDirectory()) throw new StoreError(abs, `not writable: its folder ${dir} cannot be written (${path.basename(up)} is a file)`);
+    return;
+  }
+  checkWritable(abs);
+  if (fs.existsSync(abs) && fs.statSync(abs).size > 0) {
+    const look = readonlyConnection(abs);
+    try {
+      refuseForeign(abs, classify(look.db));
+    } finally {
+      look.db.close();
+      look.cleanup();
     }
   }
 }

@@ -17,7 +17,7 @@ import { processAlive } from './process';
 import { openPostgres } from './postgres';
 import { nowPlusSql, nowSql } from './schema';
 import { isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
-import { openSqlite } from './sqlite';
+import { openSqlite, probeSqlite } from './sqlite';
 import type { RunRecord, RunStatus } from './types';
 
 export { SCHEMA_VERSION } from './schema';
@@ -208,9 +208,12 @@ function toStoredRun(location: string, r: Row): StoredRun {
   };
 }
 
-/** A worker identity for this process (host name, pid and a random id). */
+/**
+ * A worker identity for this process: host name (WORKER_HOST overrides it, e.g. where containers
+ * share a host name), pid and a random id.
+ */
 export function workerIdentity(): WorkerIdentity {
-  const host = os.hostname();
+  const host = process.env.WORKER_HOST || os.hostname();
   return { host, pid: process.pid, owner: `${host}:${process.pid}:${Math.random().toString(36).slice(2, 10)}` };
 }
 
@@ -223,6 +226,18 @@ export function workerIdentity(): WorkerIdentity {
 export async function openResultsStore(location: string, options: { readonly?: boolean; log?: (line: string) => void } = {}): Promise<ResultsStore> {
   const driver = isPostgresUrl(location) ? await openPostgres(location, options) : openSqlite(location, options);
   return sqlStore(driver);
+}
+
+/**
+ * Checks a store before the data is read, so that a bad --results is the first error: a SQLite file
+ * is probed without creating anything; a PostgreSQL store is opened (creating its schema) and returned.
+ * @returns the opened store (PostgreSQL) or null (SQLite: open it when training starts)
+ * @throws StoreError as openResultsStore
+ */
+export async function checkResultsStore(location: string, options: { log?: (line: string) => void } = {}): Promise<ResultsStore | null> {
+  if (isPostgresUrl(location)) return openResultsStore(location, options);
+  probeSqlite(location);
+  return null;
 }
 
 function sqlStore(db: SqlDriver): ResultsStore {
@@ -411,10 +426,13 @@ function sqlStore(db: SqlDriver): ResultsStore {
     importRun(b) {
       return db.transaction(async (tx) => {
         const src = b.run;
-        const mine = (await tx.all<Row>(`SELECT status, epochs_completed, lease_owner, CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired
-          FROM runs WHERE run_id = ? ${db.forUpdate}`, [src.run_id]))[0];
+        const mine = (await tx.all<Row>(`SELECT status, epochs_completed, lease_owner, attempts, CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired,
+          (SELECT sha256 FROM checkpoints c WHERE c.run_id = runs.run_id) AS sha256 FROM runs WHERE run_id = ? ${db.forUpdate}`, [src.run_id]))[0];
         if (mine) {
           if (mine.lease_owner && Number(mine.expired) !== 1) return false;
+          const same = mine.status === src.status && Number(mine.epochs_completed) === Number(src.epochs_completed) &&
+            Number(mine.attempts) === Number(src.attempts) && (mine.sha256 ?? null) === (b.checkpoint?.sha256 ?? null);
+          if (same) return false;
           const srcDone = FINISHED.includes(src.status as RunStatus);
           const mineDone = FINISHED.includes(mine.status as RunStatus);
           if (mineDone && !srcDone) return false;
