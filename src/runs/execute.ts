@@ -91,6 +91,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
       await store.discardCheckpoint(claim.lease);
       outcome = await trainRun(id, config, data, hooks);
     }
+    keeper.stop();
     await store.finishRun(claim.lease, { status: outcome.status, error: outcome.error });
     return outcome.status;
   } catch (e) {

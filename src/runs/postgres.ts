@@ -132,6 +132,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     forUpdate: 'FOR UPDATE',
     all: (sql, params) => retrying(() => direct.all(sql, params)),
     run: (sql, params) => retrying(() => direct.run(sql, params)),
+    runOnce: (sql, params) => direct.run(sql, params),
     transaction: <T>(fn: (tx: SqlExecutor) => Promise<T>) => retrying(async () => {
       const client = await pool.connect();
       let broken = false;

@@ -25,6 +25,8 @@ export interface SqlDriver extends SqlExecutor {
    * whole transaction is retried (with backoff) after a lost connection.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Like run, but one attempt only (no retry after a lost connection): lease heartbeats, whose caller retries on its own clock. */
+  runOnce(sql: string, params?: unknown[]): Promise<number>;
   /** `FOR UPDATE` on PostgreSQL, '' on SQLite (whose transaction already holds the write lock). */
   readonly forUpdate: string;
   close(): Promise<void>;

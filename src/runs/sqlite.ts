@@ -214,6 +214,7 @@ function sqliteDriver(db: Database.Database, location: string, created: boolean,
   let queue: Promise<unknown> = Promise.resolve();
   return {
     ...exec,
+    runOnce: exec.run,
     dialect: 'sqlite',
     location,
     created,

@@ -136,7 +136,7 @@ export interface ResultsStore {
    * match is reported in `notes`, deleted, and the run restarts from epoch 1.
    */
   claimRun(start: RunStart, worker: WorkerIdentity, options: { leaseSeconds: number; skipFailedSince?: string }): Promise<Claim>;
-  /** Extends the lease; false when it is no longer this worker's. */
+  /** Extends the lease (one attempt: a lost connection rejects); false when it is no longer this worker's. */
   renewLease(lease: Lease): Promise<boolean>;
   /**
    * Writes one finished epoch, the run's summary and (when given) its checkpoint in one transaction,
@@ -339,6 +339,10 @@ function sqlStore(db: SqlDriver): ResultsStore {
     },
     claimRun(s, worker, options) {
       return db.transaction(async (tx): Promise<Claim> => {
+        // a row to lock even for a run never started (two workers may claim it at once): unowned, as if released
+        await tx.run(`INSERT INTO runs(run_id, protocol, arm, seed, config_json, config_hash, target, status, epochs_completed, attempts, lease_token, started_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 0, 0, 0, ${NOW}) ON CONFLICT (run_id) DO NOTHING`,
+        [s.runId, s.protocol, s.arm, s.seed, JSON.stringify(s.config), s.configHash, s.target]);
         const row = (await tx.all<Row>(`SELECT status, lease_owner, lease_token, host, pid, finished_at,
             CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired
             FROM runs WHERE run_id = ? ${db.forUpdate}`, [s.runId]))[0];
@@ -358,17 +362,9 @@ function sqlStore(db: SqlDriver): ResultsStore {
             return { claimed: false, reason: `being trained by another live process (pid ${String(row.pid)})`, final: false };
           }
         }
-        const common = [s.backend, JSON.stringify(s.versions), s.codeVersion, worker.owner, worker.host, worker.pid, options.leaseSeconds];
-        if (!row) {
-          await tx.run(`INSERT INTO runs(backend, versions_json, code_version, lease_owner, host, pid, lease_expires_at, run_id, protocol, arm, seed,
-              config_json, config_hash, target, status, epochs_completed, attempts, lease_token, heartbeat_at, started_at)
-            VALUES (?, ?, ?, ?, ?, ?, ${NOW_PLUS}, ?, ?, ?, ?, ?, ?, ?, 'running', 0, 1, 1, ${NOW}, ${NOW})`,
-          [...common, s.runId, s.protocol, s.arm, s.seed, JSON.stringify(s.config), s.configHash, s.target]);
-        } else {
-          await tx.run(`UPDATE runs SET backend = ?, versions_json = ?, code_version = ?, lease_owner = ?, host = ?, pid = ?, lease_expires_at = ${NOW_PLUS},
-              status = 'running', error = NULL, finished_at = NULL, attempts = attempts + 1, lease_token = lease_token + 1, heartbeat_at = ${NOW}
-            WHERE run_id = ?`, [...common, s.runId]);
-        }
+        await tx.run(`UPDATE runs SET backend = ?, versions_json = ?, code_version = ?, lease_owner = ?, host = ?, pid = ?, lease_expires_at = ${NOW_PLUS},
+            status = 'running', error = NULL, finished_at = NULL, attempts = attempts + 1, lease_token = lease_token + 1, heartbeat_at = ${NOW}
+          WHERE run_id = ?`, [s.backend, JSON.stringify(s.versions), s.codeVersion, worker.owner, worker.host, worker.pid, options.leaseSeconds, s.runId]);
         const token = Number((await tx.all<Row>('SELECT lease_token FROM runs WHERE run_id = ?', [s.runId]))[0].lease_token);
         const notes: string[] = [];
         const resume = await resumePoint(tx, s.runId, s.target, notes);
@@ -377,7 +373,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
       });
     },
     async renewLease(lease) {
-      const n = await db.run(`UPDATE runs SET heartbeat_at = ${NOW}, lease_expires_at = ${NOW_PLUS} WHERE run_id = ? AND lease_token = ? AND lease_owner = ?`,
+      const n = await db.runOnce(`UPDATE runs SET heartbeat_at = ${NOW}, lease_expires_at = ${NOW_PLUS} WHERE run_id = ? AND lease_token = ? AND lease_owner = ?`,
         [lease.leaseSeconds, lease.runId, lease.token, lease.owner]);
       return n === 1;
     },
