@@ -97,14 +97,19 @@ describe('workers on many hosts drain one PostgreSQL store', () => {
   it('pg_ctl restart in the middle of a protocol: workers retry with backoff, say so, and lose or duplicate nothing', async () => {
     const file = tinyProtocolFile(dir, { name: 'restart', seeds: 2, maxEpochs: 3, trainFraction: 0.5 }, 'restart.json');
     const url = await pg.createDatabase('restart');
-    const workers = ['host-a', 'host-b'].map((h) => startCli(args(file, url), { env: { WORKER_HOST: h } }));
+    const workers = ['host-a', 'host-b'].map((h) => startCli(args(file, url, ['--heartbeat-seconds', '1']), { env: { WORKER_HOST: h } }));
     await Promise.all(workers.map((w) => w.waitFor(/\] epoch 1\/3 /)));
-    pg.restart();
+    await pg.restart(8); // pg_ctl stop, 8 s without a database (heartbeats and epoch writes fail), pg_ctl start
     const exits = await Promise.all(workers.map((w) => w.exited));
     const out = workers.map((w) => `${w.lines.join('\n')}\n${w.stderr()}`).join('\n----\n');
     assert.deepEqual(exits.map((e) => e.code), [0, 0], out);
-    assert.match(out, /results store postgres:\/\/postgres@127\.0\.0\.1:\d+\/restart: connection lost \(.*\); retrying with backoff/);
-    assert.match(out, /reachable again after \d+\.\d s/);
+    // each worker says so on one line (its lease heartbeat or a store operation), then says it is back
+    for (const w of workers) {
+      const text = `${w.lines.join('\n')}\n${w.stderr()}`;
+      assert.match(text, /results store postgres:\/\/postgres@127\.0\.0\.1:\d+\/restart: connection lost \(.*\); retrying with backoff|cannot renew the lease \(.*\); retrying every 1 s/, text);
+      assert.match(text, /reachable again after \d+\.\d s|lease renewed again/, text);
+      assert.equal(text.match(/connection lost|cannot renew the lease/g)!.length <= 2, true, 'one line per outage (store and heartbeat at most)');
+    }
     const rows = await epochs('restart');
     assert.equal(rows.length, 6);
     assert.equal(new Set(rows.map((r) => `${r.run_id}|${r.epoch}`)).size, 6);

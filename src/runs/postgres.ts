@@ -55,8 +55,10 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const log = options.log ?? ((l: string) => console.error(l));
   const retryMs = (options.retrySeconds ?? 600) * 1000;
   const pool = new Pool({
-    connectionString: url, max: 3, connectionTimeoutMillis: 10000, query_timeout: 60000, keepAlive: true,
-    application_name: STORE_APPLICATION, idleTimeoutMillis: 30000,
+    // connections stay open (heartbeats reuse them; a busy training process may take many seconds to
+    // complete a new connection's handshake), and a connection attempt may take 30 s
+    connectionString: url, max: 3, connectionTimeoutMillis: 30000, query_timeout: 60000, keepAlive: true,
+    application_name: STORE_APPLICATION, idleTimeoutMillis: 0,
     ...(options.readonly ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   pool.on('error', () => undefined); // an idle connection dropped (server restart): the next query reconnects
