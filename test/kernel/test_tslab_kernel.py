@@ -61,7 +61,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
     code_hello_world = "console.log('hello, world')"
     code_stderr = "console.error('to stderr')"
     completion_samples = [{"text": "Math.ma", "matches": {"max"}}]
-    complete_code_samples = ["1 + 2", "const x = 1;", "function f() { return 1; }", "for (const i of [1]) {\n  console.log(i);\n}"]
+    complete_code_samples = ["1 + 2", "const id = <T>(x: T) => x;", "const x = 1;", "function f() { return 1; }", "for (const i of [1]) {\n  console.log(i);\n}"]
     incomplete_code_samples = ["function f() {", "if (true) {\n  console.log(1);", "const a = [1, 2,"]
     invalid_code_samples = ["1 +* 2 )", "const = 5;", "function f() { ) }"]
     code_generate_error = "throw new Error('boom')"
