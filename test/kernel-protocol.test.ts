@@ -58,6 +58,13 @@ describe('tslab kernel: Jupyter protocol', () => {
     assert.deepEqual(conv.isCompleteCode('1 + 2'), { completed: true });
   });
 
+  it('importing the workspace outside a kernel neither loads tslab nor registers formatters', () => {
+    const code = "const ws = require('./dist/index'); console.log(JSON.stringify([ws.autoRegisterNotebookFormatters(), Object.keys(require.cache).some((k) => k.includes('/node_modules/tslab/'))]))";
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), [false, false]);
+  });
+
   it('passes jupyter_kernel_test and the workspace kernel tests (test/kernel/test_tslab_kernel.py)', { timeout: 900_000 }, async () => {
     const probe = spawnSync(PY, ['-c', 'import jupyter_kernel_test, jupyter_client'], { encoding: 'utf8' });
     assert.ok(
