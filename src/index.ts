@@ -5,3 +5,7 @@ export * from './model';
 export * from './train';
 export * from './runs';
 export * from './analysis';
+
+import { autoRegisterNotebookFormatters } from './analysis/notebook-display';
+// Inside a tslab kernel, a cell's danfo frame or Plotly figure value is shown as a table / chart.
+autoRegisterNotebookFormatters();

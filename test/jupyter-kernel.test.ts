@@ -114,7 +114,8 @@ describe('tslab kernel through nbclient', { skip: SKIP }, () => {
     assert.match(out1, /points \[0\.1,0\.1,0\.01\]/);
     assert.ok(out1.includes(`cwd ${fs.realpathSync(nbDir)}`) || out1.includes(`cwd ${nbDir}`), out1);
     assert.ok(out1.includes(`db ${path.join(tmp, 'results.sqlite')}`), out1);
-    // tslab prints the value of the last expression on stdout
+    // the value of the last expression is the cell's Out[n] (execute_result), not stdout
+    assert.deepEqual((nb.cells[2].outputs ?? []).map((o) => o.output_type), ['execute_result']);
     assert.match(outputsText(nb.cells[2].outputs ?? []), /^42\s*$/);
     assert.equal(nb.cells[2].execution_count, 2);
   });

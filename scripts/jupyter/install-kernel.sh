@@ -10,6 +10,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 [ -f "$TSLAB_BIN" ] || die "$TSLAB_BIN not found; run 'npm install' first."
+# The kernel protocol fixes come from patches/tslab+<version>.patch, applied by npm's postinstall.
+grep -q addFormatter "$PROJECT_ROOT/node_modules/tslab/dist/public.js" || \
+  die "node_modules/tslab is not patched (patches/tslab+*.patch); run 'npm install' (its postinstall runs patch-package)."
 NODE_BIN="${NODE:-$(command -v node || true)}"
 [ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || die "node not found on PATH (or set NODE=/path/to/node)."
 NODE_BIN="$(cd "$(dirname "$NODE_BIN")" && pwd)/$(basename "$NODE_BIN")"

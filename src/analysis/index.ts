@@ -5,3 +5,4 @@ export * from './summary';
 export * from './frames';
 export * from './analyze';
 export * from './report';
+export * from './notebook-display';

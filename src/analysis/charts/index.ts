@@ -25,5 +25,5 @@ export {
   CHROMIUM_ARGS,
 } from './export';
 export type { ExportFormat, ExportOptions, ExportResult, FigureExporter, ExporterOptions, ImageOptions } from './export';
-export { showFigure, initNotebookPlotly, figureNotebookHtml, setNotebookDisplay, notebookPlotlyInjected } from './notebook';
+export { showFigure, initNotebookPlotly, figureNotebookHtml, figureOutputHtml, plotlyLoaderHtml, setNotebookDisplay, notebookPlotlyInjected } from './notebook';
 export type { ShowFigureOptions, HtmlDisplay } from './notebook';

@@ -49,12 +49,29 @@ function getDisplay(): HtmlDisplay {
  */
 export function initNotebookPlotly(opts: { force?: boolean } = {}): void {
   if (injected && !opts.force) return;
-  const version = plotlyJsVersion();
-  getDisplay().html(
-    `<script type="text/javascript">\nif (typeof window.Plotly === 'undefined') {\n${scriptSafe(plotlyJsSource())}\n}\n</script>\n` +
-      `<div style="font-size:11px;color:#888">plotly.js ${version} loaded (offline, from node_modules)</div>`,
-  );
+  getDisplay().html(plotlyLoaderHtml());
   injected = true;
+}
+
+/**
+ * HTML that loads plotly.js (node_modules/plotly.js-dist, about 11 MB, offline) into the page: an
+ * inline `<script>` defining `window.Plotly` unless it is defined, and a one-line note.
+ */
+export function plotlyLoaderHtml(): string {
+  return (
+    `<script type="text/javascript">\nif (typeof window.Plotly === 'undefined') {\n${scriptSafe(plotlyJsSource())}\n}\n</script>\n` +
+    `<div style="font-size:11px;color:#888">plotly.js ${plotlyJsVersion()} loaded (offline, from node_modules)</div>\n`
+  );
+}
+
+/**
+ * HTML of a figure as one cell output (a cell's value, see notebook-display.ts): the plotly.js
+ * loader first if this kernel session has not injected it yet, then {@link figureNotebookHtml}.
+ */
+export function figureOutputHtml(fig: PlotlyFigure, opts: ShowFigureOptions = {}): string {
+  const loader = injected ? '' : plotlyLoaderHtml();
+  injected = true;
+  return loader + figureNotebookHtml(fig, opts);
 }
 
 export interface ShowFigureOptions {
