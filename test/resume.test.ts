@@ -102,3 +102,15 @@ test('a worker whose parent is killed -9 stops within about a second and leaves 
   assert.equal(again.status, 0, again.stdout + again.stderr);
   assert.equal(read(results).runs[0].status, 'completed');
 });
+
+test('--max-runs K stops a worker after K runs; the next invocation trains the rest', () => {
+  const file = tinyProtocolFile(dir, { name: 'maxruns', seeds: 3, maxEpochs: 1, trainFraction: 0.1 }, 'maxruns.json');
+  const results = path.join(dir, 'maxruns.sqlite');
+  const first = runCli(args(file, results, ['--workers', '0', '--max-runs', '2']));
+  assert.equal(first.status, 0, first.stdout + first.stderr);
+  assert.match(first.stdout, /trained 2, skipped 0 finished, failed 0/);
+  assert.equal(read(results).runs.length, 2);
+  const second = runCli(args(file, results, ['--workers', '0']));
+  assert.match(second.stdout, /2 already finished, 1 to train/);
+  assert.match(second.stdout, /trained 1, skipped 2 finished/);
+});
