@@ -15,7 +15,7 @@ import { resolveResultsLocation } from './location';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
 import { formatEpoch, progressPrinter } from './progress';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
-import { checkResultsStore, openResultsStore, type ResultsStore } from './store';
+import { checkResultsStore, openResultsStore } from './store';
 import type { EpochRecord, RunRecord, RunStatus } from './types';
 import { checkBackendInstalled } from './backend-check';
 
