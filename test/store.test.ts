@@ -142,3 +142,27 @@ test('another program\'s SQLite database is refused by writers and readers and l
   assert.equal(s.created, true, 'a zero-byte file is initialised as a new store (and the caller says so)');
   await s.close();
 });
+
+test('a schema-1 store (data/example-results.sqlite) is read as it is, upgraded only by a writer', async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'v1.sqlite');
+  fs.copyFileSync(path.join(__dirname, '..', '..', 'data', 'example-results.sqlite'), file);
+  const v = new Database(file, { readonly: true });
+  assert.equal(v.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '1', 'the committed example store is schema 1');
+  v.close();
+  const before = md5(file);
+  const r = await openResultsStore(file, { readonly: true });
+  const runs = await r.listRuns();
+  assert.equal(runs.length, 10);
+  assert.ok(runs.every((x) => x.checkpointEpoch === null && x.leaseOwner === null));
+  await r.close();
+  assert.equal(md5(file), before, 'read without a change');
+  assert.deepEqual(fs.readdirSync(dir), ['v1.sqlite'], 'nothing left beside it');
+  const w = await openResultsStore(file);
+  assert.equal(w.created, false);
+  assert.equal((await w.listRuns()).length, 10);
+  await w.close();
+  const after = new Database(file, { readonly: true });
+  assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
+  after.close();
+});

@@ -81,6 +81,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       if (version > SCHEMA_VERSION) throw new StoreError(location, `schema version ${version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to use it`);
       if (options.readonly) {
         if (version === 0) throw new StoreError(location, 'holds no results store yet (run an experiment with this --results first)');
+        if (version < SCHEMA_VERSION) throw new StoreError(location, `schema version ${version} is older than this code's ${SCHEMA_VERSION}; run a writing command on it once (e.g. experiment) to upgrade it`);
       } else if (version === 0) {
         for (const s of createStatements('postgres')) await client.query(s);
         await client.query('INSERT INTO meta(key, value) VALUES ($1, $2), ($3, $4)', ['schema_version', String(SCHEMA_VERSION), 'application', STORE_APPLICATION]);

@@ -60,7 +60,7 @@ function snapshot(abs: string): Database.Database {
   }
   if (bytes[18] === 2) bytes[18] = 1;
   if (bytes[19] === 2) bytes[19] = 1;
-  return new Database(bytes, { readonly: true });
+  return new Database(bytes); // in memory: an older schema is upgraded there, the file never changes
 }
 
 /** A read-only connection even where the folder is read-only and a -wal exists: a private copy then. */
@@ -151,6 +151,11 @@ export function openSqlite(file: string, options: { readonly?: boolean } = {}): 
       const k = classify(db);
       if (k.kind === 'empty') throw new StoreError(abs, 'is an empty database, not a results store yet (run an experiment first)');
       refuseForeign(abs, k);
+      if (k.kind === 'ours' && k.version < SCHEMA_VERSION) {
+        if (!db.memory) throw new StoreError(abs, `schema version ${k.version} is older than this code's ${SCHEMA_VERSION} and a writer has it open; read it when that writer is done`);
+        for (const st of migrationStatements('sqlite', k.version)) db.exec(st);
+      }
+      db.pragma('query_only = ON');
     } else {
       checkWritable(abs);
       const nonEmpty = exists && fs.statSync(abs).size > 0;
