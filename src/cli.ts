@@ -107,23 +107,25 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   const started = Date.now();
   const controller = new AbortController();
   const location = resolveResultsLocation(v.results);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => {
       if (controller.signal.aborted) {
         console.error(`${signal} again: exiting now; runs still held are taken over when their leases expire (at once on this host)`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
       console.error(`\n${signal}: stopping every run within one iteration and releasing it (resumable from its last checkpoint); ${signal} again exits at once`);
       controller.abort(signal);
-    });
-  }
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
   const result = await runProtocol({
     protocol, overrides: overridesFrom(v), results: location, data: v.data, backend: backendFrom(v),
     workers: int(v.workers, 'workers', 0) ?? defaultWorkers(), signal: controller.signal,
     lease: { checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 0), leaseSeconds: num(v['lease-seconds'], 'lease-seconds', 0, 86400),
       heartbeatSeconds: num(v['heartbeat-seconds'], 'heartbeat-seconds', 0, 3600) },
     runIndex: int(v['run-index'], 'run-index', 0), maxRuns: int(v['max-runs'], 'max-runs', 1),
-  });
+  }).finally(() => handlers.forEach((remove) => remove()));
   console.log(`protocol ${result.protocol}: trained ${result.trained}, skipped ${result.skipped} finished, failed ${result.failed}` +
     `${result.released ? `, released ${result.released}` : ''} in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${result.resultsPath}`);
   if (result.interrupted) {
