@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from './train/engine';
+import { BACKEND_CHOICES, type BackendChoice } from './engine/engine';
 import { DEFAULT_RESULTS_PATH, defaultWorkers, runProtocol } from './runs/runner';
 import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
 import { loadProtocolFile } from './runs/protocol-file';

@@ -164,7 +164,7 @@ function makeTrainer(kind: BenchOptions['trainer']): Trainer {
 async function selectBackend(backend: string): Promise<{ backend: string; kernels: string[] }> {
   let mod: { selectEngine?: (o: { backend?: string }) => Promise<{ backend: string; tfBackend: string; kernels: string[] }> } | null = null;
   try {
-    mod = require('../train/engine');
+    mod = require('../engine/engine');
   } catch {
     mod = null;
   }
@@ -172,14 +172,14 @@ async function selectBackend(backend: string): Promise<{ backend: string; kernel
     const info = await mod.selectEngine({ backend });
     // the engine registers the wasm kernels; make sure (idempotent) when it did not
     let kernels = info.kernels;
-    if (tf.getBackend() === 'wasm' && kernels.length === 0) kernels = (require('../train/wasm') as typeof import('../train/wasm')).registerWasmKernels();
+    if (tf.getBackend() === 'wasm' && kernels.length === 0) kernels = (require('../engine/wasm') as typeof import('../engine/wasm')).registerWasmKernels();
     return { backend: info.tfBackend === info.backend ? info.backend : `${info.backend} (${info.tfBackend})`, kernels };
   }
-  if (backend !== 'wasm' && backend !== 'auto') throw new Error(`backend ${backend} needs src/train/engine.ts`);
+  if (backend !== 'wasm' && backend !== 'auto') throw new Error(`backend ${backend} needs src/engine/engine.ts`);
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") failed');
   await tf.ready();
-  const kernels = (require('../train/wasm') as typeof import('../train/wasm')).registerWasmKernels();
+  const kernels = (require('../engine/wasm') as typeof import('../engine/wasm')).registerWasmKernels();
   return { backend: 'wasm', kernels };
 }
 

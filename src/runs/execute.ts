@@ -2,7 +2,7 @@
  * Executes one run inside the current process: selects the engine, prepares the data, trains, and
  * writes every finished epoch to the results store as it ends.
  */
-import { selectEngine, type BackendChoice } from '../train/engine';
+import { selectEngine, type BackendChoice } from '../engine/engine';
 import { configHash, runId as makeRunId, type RunConfig } from '../train/config';
 import { trainRun, type TrainHooks } from '../train/loop';
 import type { EpochRecord, RunStatus } from './types';

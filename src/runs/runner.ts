@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10, PROJECT_ROOT } from '../data/locate';
 import { ConfigError, runId, type RunConfig } from '../train/config';
-import { BACKEND_CHOICES, type BackendChoice } from '../train/engine';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/engine';
 import { executeRun } from './execute';
 import { processAlive } from './process';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';

@@ -8,7 +8,7 @@
 import { executeRun } from './execute';
 import { runId } from '../train/config';
 import type { RunConfig } from '../train/config';
-import type { BackendChoice } from '../train/engine';
+import type { BackendChoice } from '../engine/engine';
 
 interface RunMessage {
   type: 'run';

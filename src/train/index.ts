@@ -1,4 +1,3 @@
-export * from './engine';
 export * from './sgd';
 export * from './step';
 export * from './config';
