@@ -5,3 +5,4 @@
  */
 export * from './engine';
 export { registerWasmKernels } from './wasm';
+export * from './collective';
