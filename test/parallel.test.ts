@@ -11,7 +11,7 @@ import { createRng } from '../src/data/random';
 import { selectEngine } from '../src/engine/engine';
 import { foldMoments } from '../src/engine/collective';
 import { createTrainState, trainStep, type TrainState } from '../src/train/step';
-import { createParallelTrainer } from '../src/train/parallel';
+import { copyWeightsTo, createParallelTrainer } from '../src/train/parallel';
 import { EMBEDDED } from './helpers';
 
 let raw: Cifar10Raw;
@@ -68,6 +68,12 @@ test('parallel, 2 threads, on a batch made of two equal halves = single-threaded
     const w1 = weightsOf(single);
     const w2 = (await p.weights()).slice(0, w1.length);
     w1.forEach((w, i) => assert.deepEqual(w2[i], w, `trainable ${i} differs`));
+    // the replicas' weights into a main-thread model (for evaluate at the end of an epoch)
+    const copy = createTrainState({ seed: 99 });
+    await copyWeightsTo(p, copy.model);
+    const all = await p.weights();
+    [...copy.model.trainable, ...copy.model.runningStatistics].forEach((v, i) => assert.deepEqual(v.dataSync(), all[i]));
+    copy.dispose();
   } finally {
     await p.close();
     single.dispose();
@@ -108,13 +114,22 @@ test('parallel, 2 threads: same seed -> same run bit for bit; matches the single
   single.dispose();
 });
 
-test('parallel trainer: clear errors for a batch that does not split evenly and for bad options', async () => {
+test('parallel trainer: uneven shares (the last batch of an epoch); clear errors for bad batches and options', async () => {
   await assert.rejects(createParallelTrainer({ threads: 0, seed: 1 }), /threads must be an integer >= 1, got 0/);
-  await assert.rejects(createParallelTrainer({ threads: 3, seed: 1, maxBatch: 128 }), /maxBatch must be a positive multiple of threads \(3\), got 128/);
-  const p = await createParallelTrainer({ threads: 2, seed: 1, maxBatch: 8 });
+  await assert.rejects(createParallelTrainer({ threads: 3, seed: 1, maxBatch: 2 }), /maxBatch must be an integer >= threads \(3\), got 2/);
+  const p = await createParallelTrainer({ threads: 3, seed: 3, maxBatch: 16 });
+  const single = createTrainState({ seed: 3 });
   try {
-    await assert.rejects(p.step(new Float32Array(3 * 3072), new Int32Array(3), 0.1), /batch of 3: must be a multiple of threads \(2\) and <= 8/);
+    // 13 images over 3 replicas: shares 4, 4, 5
+    const b = batch(0, 13);
+    const r1 = trainStep(single, b.images, b.labels, 0.01);
+    const r2 = await p.step(b.images, b.labels, 0.01);
+    assert.ok(Math.abs(r2.loss - r1.loss) <= 1e-5 * r1.loss, `loss ${r2.loss} vs single-threaded ${r1.loss}`);
+    assert.equal(r2.correct, r1.correct);
+    await assert.rejects(p.step(new Float32Array(2 * 3072), new Int32Array(2), 0.1), /batch of 2 images: needs at least one per thread \(3\) and at most maxBatch \(16\)/);
+    await assert.rejects(p.step(new Float32Array(17 * 3072), new Int32Array(17), 0.1), /batch of 17 images/);
   } finally {
     await p.close();
+    single.dispose();
   }
 });

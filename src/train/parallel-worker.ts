@@ -128,8 +128,9 @@ async function main(): Promise<void> {
 
   /** Forward/backward on this replica's rows, all-reduce, identical SGD update on every replica. */
   function step(n: number, lr: number): { loss: number; correct: number } {
-    const share = n / d.size;
-    const lo = d.rank * share;
+    // rows [lo, hi) of the batch: shares differ by at most one row
+    const lo = Math.floor((d.rank * n) / d.size);
+    const share = Math.floor(((d.rank + 1) * n) / d.size) - lo;
     const packed = tf.tidy(() => {
       const x = tf.tensor4d(images.subarray(lo * 3072, (lo + share) * 3072), [share, 32, 32, 3]);
       const y = tf.tensor1d(labels.subarray(lo, lo + share), 'int32');
@@ -164,8 +165,8 @@ async function main(): Promise<void> {
       }
       gradParity ^= 1;
       state.optimizer.step(summed, lr);
-      // the batch-norm statistics are the whole batch's (synchronised), over size x the rows
-      state.model.updateRunningStatistics(statistics.map((s) => ({ ...s, count: s.count * d.size })));
+      // the batch-norm statistics are the whole batch's (synchronised): n images, not this share
+      state.model.updateRunningStatistics(statistics.map((s) => ({ ...s, count: (s.count / share) * n })));
       statistics.forEach((s) => { s.mean.dispose(); s.variance.dispose(); });
       const r = tf.stack([value, correct]);
       correct.dispose();

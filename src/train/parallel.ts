@@ -15,12 +15,13 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
 import type { StepResult, TrainStateOptions } from './step';
+import type { ResNet } from '../model/resnet';
 
 /** Options of createParallelTrainer. */
 export interface ParallelTrainerOptions extends TrainStateOptions {
   /** Replicas (worker threads), >= 1; default: one per core. */
   threads?: number;
-  /** Largest batch size a step will be given (default 128); it must be a multiple of `threads`. */
+  /** Largest batch size a step will be given (default 128), >= threads. */
   maxBatch?: number;
 }
 
@@ -31,7 +32,8 @@ export interface ParallelTrainer {
   readonly parameters: number;
   /**
    * One SGD iteration on the batch (same contract as trainStep: NHWC images normalised,
-   * n = labels.length, a multiple of `threads` and <= maxBatch).
+   * n = labels.length, threads <= n <= maxBatch; replica r takes rows [floor(r n / threads),
+   * floor((r + 1) n / threads))).
    * @returns the whole batch's mean cross-entropy (nats) and correct count, before the update
    */
   step(images: Float32Array, labels: Int32Array, learningRate: number): Promise<StepResult>;
@@ -47,15 +49,15 @@ type Reply = { ok: boolean; error?: string; [k: string]: unknown };
 
 /**
  * Starts `threads` replicas and resolves when all are ready.
- * @throws Error when threads is not a positive integer or maxBatch is not a multiple of it, or
+ * @throws Error when threads is not a positive integer or maxBatch < threads, or
  *   when a replica fails to start (its error message)
  */
 export async function createParallelTrainer(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
   const threads = options.threads ?? os.cpus().length;
   const maxBatch = options.maxBatch ?? 128;
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${threads}`);
-  if (!Number.isInteger(maxBatch) || maxBatch < threads || maxBatch % threads !== 0) {
-    throw new Error(`maxBatch must be a positive multiple of threads (${threads}), got ${maxBatch}`);
+  if (!Number.isInteger(maxBatch) || maxBatch < threads) {
+    throw new Error(`maxBatch must be an integer >= threads (${threads}), got ${maxBatch}`);
   }
   const { threads: _t, maxBatch: _m, ...trainOptions } = options;
   const shared = {
@@ -95,7 +97,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
     parameters: count,
     async step(x, y, learningRate) {
       const n = y.length;
-      if (n > maxBatch || n % threads !== 0) throw new Error(`batch of ${n}: must be a multiple of threads (${threads}) and <= ${maxBatch}`);
+      if (n > maxBatch || n < threads) throw new Error(`batch of ${n} images: needs at least one per thread (${threads}) and at most maxBatch (${maxBatch})`);
       if (x.length !== n * 3072) throw new Error(`images: expected ${n * 3072} values for ${n} labels, got ${x.length}`);
       images.set(x);
       labels.set(y);
@@ -117,4 +119,20 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
+}
+
+/**
+ * Copies the replicas' weights (trainable variables and running statistics) into `model`, a
+ * main-thread model of the same depth, e.g. before evaluate(model, ...) at the end of an epoch.
+ * @throws Error when the shapes do not match
+ */
+export async function copyWeightsTo(trainer: ParallelTrainer, model: ResNet): Promise<void> {
+  const w = await trainer.weights();
+  const vars = [...model.trainable, ...model.runningStatistics];
+  if (w.length !== vars.length) throw new Error(`copyWeightsTo: ${w.length} tensors from the replicas, the model has ${vars.length}`);
+  const tf = await import('@tensorflow/tfjs');
+  vars.forEach((v, i) => {
+    if (w[i].length !== v.size) throw new Error(`copyWeightsTo: variable ${v.name} has ${v.size} values, the replicas sent ${w[i].length}`);
+    tf.tidy(() => v.assign(tf.tensor(w[i], v.shape)));
+  });
 }
