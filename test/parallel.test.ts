@@ -96,7 +96,12 @@ test('parallel, 2 threads: same seed -> same run bit for bit; matches the single
     const p = await createParallelTrainer({ threads: 2, seed: 3, maxBatch: N });
     try {
       const loss: number[] = [];
-      for (let i = 0; i < steps; i++) loss.push((await p.step(batch(i).images, batch(i).labels, lr)).loss);
+      const counts: number[][] = [];
+      for (let i = 0; i < steps; i++) {
+        loss.push((await p.step(batch(i).images, batch(i).labels, lr)).loss);
+        counts.push((await p.memory()).map((m) => m.numTensors));
+      }
+      assert.ok(counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0])), `tensors flat over the steps: ${JSON.stringify(counts)}`);
       const mem = await p.memory();
       return { loss, weights: await p.weights(), tensors: mem.map((m) => m.numTensors) };
     } finally {

@@ -5,7 +5,7 @@
  * SharedArrayBuffer (Atomics barrier), so that every replica applies the same update and holds
  * the same weights after every step.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectEngine } from '../engine/engine';
 import { setCollective, foldMoments, type Collective, type ChannelMoments } from '../engine/collective';
@@ -179,4 +179,7 @@ async function main(): Promise<void> {
   port.postMessage({ ok: true, ready: true, parameters: total });
 }
 
-main().catch((e) => parentPort?.postMessage({ ok: false, error: (e as Error).stack ?? String(e) }));
+// a replica only in a worker thread (parallel.ts imports this module for its types and constants)
+if (!isMainThread && parentPort !== null) {
+  main().catch((e) => parentPort?.postMessage({ ok: false, error: (e as Error).stack ?? String(e) }));
+}
