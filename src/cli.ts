@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from './train/engine';
+import { BACKEND_CHOICES, type BackendChoice } from './engine/engine';
 import { defaultWorkers, runProtocol } from './runs/runner';
 import { resolveResultsLocation } from './runs/location';
 import { redactLocation } from './runs/sql';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { selectEngine, currentEngine } from '../src/train/engine';
+import { selectEngine, currentEngine } from '../src/engine/engine';
 import { runsFrame } from '../src/analysis/frames';
 
 const aliasInstalled = (() => {

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { batchNormInfer, batchNormTrain, conv2d, globalAveragePool, relu, shortcutA } from '../src/model/layers';
-import { registerWasmKernels } from '../src/train/wasm';
+import { registerWasmKernels } from '../src/engine/wasm';
 
 const TOL = 1e-4;
 

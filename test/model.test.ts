@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createResNet } from '../src/model/resnet';
-import { selectEngine } from '../src/train/engine';
+import { selectEngine } from '../src/engine/engine';
 import { createTrainState, trainStep } from '../src/train/step';
 
 interface Fixture {

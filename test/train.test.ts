@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadCifar10 } from '../src/data/cifar10';
 import { takeFirst } from '../src/data/cifar10';
-import { selectEngine } from '../src/train/engine';
+import { selectEngine } from '../src/engine/engine';
 import { buildSchedule, validateRunConfig, configHash, type RunConfig } from '../src/train/config';
 import { iterationsPerEpoch, trainRun, type RunData } from '../src/train/loop';
 import { EMBEDDED } from './helpers';

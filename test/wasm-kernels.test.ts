@@ -1,5 +1,5 @@
 /**
- * The fast wasm kernels (src/train/wasm) against the cpu backend's stock kernels, on random
+ * The fast wasm kernels (src/engine/wasm) against the cpu backend's stock kernels, on random
  * inputs, for every convolution shape / stride ResNet-20 uses (small batches: the cpu backend is
  * slow), plus the fused batch-norm / ReLU / shortcut kernels and memory hygiene.
  */
@@ -7,9 +7,9 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../src/train/wasm';
-import { setConvRoute, setFilterGradRoute } from '../src/train/wasm/conv';
-import { BN_TRAIN, RELU, SHORTCUT_A } from '../src/train/wasm/fused';
+import { registerWasmKernels } from '../src/engine/wasm';
+import { setConvRoute, setFilterGradRoute } from '../src/engine/wasm/conv';
+import { BN_TRAIN, RELU, SHORTCUT_A } from '../src/engine/wasm/fused';
 import { createMinimalState, minimalTrainStep } from '../src/bench/minimalStep';
 
 const TOL = 1e-4;

@@ -2,14 +2,14 @@
  * Per-kernel speed of the ResNet-20 convolutions on the wasm backend (batch 128 by default):
  * stock kernels (XNNPACK forward conv, naive Conv2DBackpropInput; the stock backend has no
  * Conv2DBackpropFilter, so the XNNPACK transposed-conv route stands in for it) against the
- * generated SIMD kernels of src/train/wasm, in GFLOP/s (2 * multiply-adds / time, best of reps).
+ * generated SIMD kernels of src/engine/wasm, in GFLOP/s (2 * multiply-adds / time, best of reps).
  *
  *   node dist/bench/kernels.js [--batch 128] [--reps 5] [--no-stock]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../train/wasm';
-import { setConvRoute, setFilterGradRoute } from '../train/wasm/conv';
+import { registerWasmKernels } from '../engine/wasm';
+import { setConvRoute, setFilterGradRoute } from '../engine/wasm/conv';
 
 const SHAPES: [number, number, number, 1 | 2][] = [
   [32, 3, 16, 1], [32, 16, 16, 1], [16, 32, 32, 1], [8, 64, 64, 1], [32, 16, 32, 2], [16, 32, 64, 2],

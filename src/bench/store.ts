@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { selectEngine } from '../train/engine';
+import { selectEngine } from '../engine/engine';
 import { createTrainState } from '../train/step';
 import { saveCheckpoint } from '../train/checkpoint';
 import { openResultsStore, redactLocation, workerIdentity } from '../runs/store';

@@ -1,10 +1,10 @@
 /**
  * Layer primitives of the CIFAR ResNet (He et al. 2015, §4.2), written as plain functions
  * on tfjs tensors in NHWC layout. Kept in one file so that backend-specific fast paths
- * (see src/train/wasm/) can replace their internals without touching the model.
+ * (see src/engine/wasm/) can replace their internals without touching the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BN_TRAIN, RELU, SHORTCUT_A } from '../train/wasm/fused';
+import { BN_TRAIN, RELU, SHORTCUT_A } from '../engine/wasm/fused';
 
 /**
  * True when the fused kernel `name` is registered for the active backend (registerWasmKernels()

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { ConfigError } from '../train/config';
-import type { BackendChoice } from '../train/engine';
+import type { BackendChoice } from '../engine/engine';
 
 /**
  * A forced native backend must at least be installed as itself (not the danfojs-node alias) before

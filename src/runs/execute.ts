@@ -3,7 +3,7 @@
  * under a lease, resumes it from its checkpoint (or starts it), and writes every finished epoch with
  * its checkpoint to the results store, fenced by the lease.
  */
-import { selectEngine, type BackendChoice } from '../train/engine';
+import { selectEngine, type BackendChoice } from '../engine/engine';
 import { CheckpointError } from '../train/checkpoint';
 import { configHash, runId as makeRunId, type RunConfig } from '../train/config';
 import { trainRun, TrainingInterrupted, type ResumeFrom, type TrainHooks } from '../train/loop';

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, runId, type RunConfig } from '../train/config';
-import { BACKEND_CHOICES, type BackendChoice } from '../train/engine';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/engine';
 import { DEFAULT_LEASE, type LeaseOptions } from './execute';
 import { resolveResultsLocation } from './location';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';

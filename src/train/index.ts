@@ -1,7 +1,7 @@
-export * from './engine';
 export * from './sgd';
 export * from './step';
 export * from './config';
 export * from './loop';
 export * from './records';
 export * from './checkpoint';
+export { createParallelTrainer, copyWeightsTo, type ParallelTrainer, type ParallelTrainerOptions } from './parallel';

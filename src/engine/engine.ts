@@ -1,7 +1,7 @@
 /**
  * Engine selection: one tfjs engine per process. Order: @tensorflow/tfjs-node-gpu (CUDA), then
  * @tensorflow/tfjs-node (native TensorFlow on CPU), when installed AND really the native binding,
- * else @tensorflow/tfjs-backend-wasm with the workspace's fast gradient kernels (src/train/wasm).
+ * else @tensorflow/tfjs-backend-wasm with the workspace's fast gradient kernels (src/engine/wasm).
  * The pure-JS 'cpu' backend is available only on request (tests): it needs minutes per batch.
  *
  * danfojs-node depends on @tensorflow/tfjs-node, which package.json `overrides` maps to plain
@@ -105,7 +105,7 @@ export async function selectEngine(options: { backend?: BackendChoice } = {}): P
   return finish('wasm', 'wasm', kernels);
 }
 
-/** Registers the workspace's wasm kernels (src/train/wasm) if that module is present. */
+/** Registers the workspace's wasm kernels (src/engine/wasm) if that module is present. */
 function registerWorkspaceWasmKernels(): string[] {
   let mod: { registerWasmKernels?: () => string[] };
   try {

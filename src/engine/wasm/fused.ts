@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorInfo, WasmBackendLike, alloc, f32, sizeOf } from './heap';
 import { runtimeFor, scratchF32, scratchF64 } from './runtime';
+import { getCollective } from '../collective';
 
 export const BN_TRAIN = 'ResNetBatchNormTrain';
 export const BN_TRAIN_GRAD = 'ResNetBatchNormTrainGrad';
@@ -100,7 +101,8 @@ function bnTrain(args: Args): TensorInfo[] {
   const shift = new Float64Array(c);
   const rows = Math.min(m, 16);
   for (let i = 0; i < rows; i++) for (let k = 0; k < c; k++) shift[k] += xv[i * c + k];
-  for (let k = 0; k < c; k++) shift[k] /= rows;
+  // rounded to float32: the SIMD sums subtract the float32 shift, and mean = shift + sum/m must use the same one
+  for (let k = 0; k < c; k++) shift[k] = Math.fround(shift[k] / rows);
   const { s, q } = channelSums(backend, x, x, shift, shift);
   const g = f32(backend, gamma);
   const bt = f32(backend, beta);
@@ -112,6 +114,17 @@ function bnTrain(args: Args): TensorInfo[] {
     const d = s[k] / m;
     mean[k] = shift[k] + d;
     variance[k] = Math.max(q[k] / m - d * d, 0);
+  }
+  const col = getCollective();
+  if (col !== null && col.size > 1) {
+    // synchronised batch norm: whole-batch moments from every replica's (M2 = m * biased variance)
+    const whole = col.combineMoments({ count: m, mean, m2: variance.map((v) => v * m) });
+    for (let k = 0; k < c; k++) {
+      mean[k] = whole.mean[k];
+      variance[k] = Math.max(whole.m2[k] / whole.count, 0);
+    }
+  }
+  for (let k = 0; k < c; k++) {
     const inv = 1 / Math.sqrt(variance[k] + eps);
     A[k] = g[k] * inv;
     B[k] = bt[k] - mean[k] * A[k];
@@ -135,6 +148,12 @@ function bnTrainGrad(args: Args): TensorInfo[] {
   const vv = f32(backend, variance);
   const g = f32(backend, gamma);
   const { s, q } = channelSums(backend, dy, x, new Float64Array(c), mv);
+  // dgamma, dbeta: this replica's share (the trainer sums the gradients); dx: whole-batch totals
+  const col = getCollective();
+  const whole = col !== null && col.size > 1 ? col.sumTotals(m, s, q) : { count: m, a: s, b: q };
+  const M = whole.count;
+  const S = whole.a;
+  const Q = whole.b;
   const A = new Float64Array(c);
   const B = new Float64Array(c);
   const K = new Float64Array(c);
@@ -144,10 +163,10 @@ function bnTrainGrad(args: Args): TensorInfo[] {
     const inv = 1 / Math.sqrt(vv[k] + eps);
     dbv[k] = s[k];
     dgv[k] = q[k] * inv;
-    // dx = gamma*inv*(dy - s/m - (x - mean)*inv*(q*inv)/m)
+    // dx = gamma*inv*(dy - S/M - (x - mean)*inv*(Q*inv)/M), S, Q, M over the whole batch
     A[k] = g[k] * inv;
-    B[k] = -A[k] * inv * inv * q[k] / m;
-    K[k] = -A[k] * s[k] / m - B[k] * mv[k];
+    B[k] = -A[k] * inv * inv * Q[k] / M;
+    K[k] = -A[k] * S[k] / M - B[k] * mv[k];
   }
   if (useSimd(c)) {
     const rt = runtimeFor(backend);

@@ -1,0 +1,138 @@
+/**
+ * One training run on several cores: a data-parallel trainer over worker threads. Each of
+ * `threads` replicas (src/train/parallel-worker.ts, one wasm engine each) holds the same model
+ * and optimizer (same seed), takes an equal share of every batch, normalises with the WHOLE
+ * batch's statistics (synchronised batch norm through engine/collective.ts), and the gradients
+ * are summed in a fixed replica order before the identical SGD update on every replica. So a
+ * step computes the same function as the single-threaded trainStep (src/train/step.ts): results
+ * differ only by float summation order, and a run is deterministic for a given thread count.
+ *
+ * Data parallelism was chosen over wasm threads because the wasm backend's threaded build does
+ * not start its thread pool under Node (tfjs issue 3830: the backend disables it there).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
+import type { StepResult, TrainStateOptions } from './step';
+import type { ResNet } from '../model/resnet';
+
+/** Options of createParallelTrainer. */
+export interface ParallelTrainerOptions extends TrainStateOptions {
+  /** Replicas (worker threads), >= 1; default: one per core. */
+  threads?: number;
+  /** Largest batch size a step will be given (default 128), >= threads. */
+  maxBatch?: number;
+}
+
+/** A model trained by `threads` replicas; every method runs on all of them. */
+export interface ParallelTrainer {
+  readonly threads: number;
+  /** Trainable parameters of the model. */
+  readonly parameters: number;
+  /**
+   * One SGD iteration on the batch (same contract as trainStep: NHWC images normalised,
+   * n = labels.length, threads <= n <= maxBatch; replica r takes rows [floor(r n / threads),
+   * floor((r + 1) n / threads))).
+   * @returns the whole batch's mean cross-entropy (nats) and correct count, before the update
+   */
+  step(images: Float32Array, labels: Int32Array, learningRate: number): Promise<StepResult>;
+  /** Trainable variables then running statistics, in the model's order (replica 0's copy). */
+  weights(): Promise<Float32Array[]>;
+  /** Live tensors and resident memory of each replica. */
+  memory(): Promise<{ numTensors: number; rssMB: number }[]>;
+  /** Stops the replicas. */
+  close(): Promise<void>;
+}
+
+type Reply = { ok: boolean; error?: string; [k: string]: unknown };
+
+/**
+ * Starts `threads` replicas and resolves when all are ready.
+ * @throws Error when threads is not a positive integer or maxBatch < threads, or
+ *   when a replica fails to start (its error message)
+ */
+export async function createParallelTrainer(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
+  const threads = options.threads ?? os.cpus().length;
+  const maxBatch = options.maxBatch ?? 128;
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${threads}`);
+  if (!Number.isInteger(maxBatch) || maxBatch < threads) {
+    throw new Error(`maxBatch must be an integer >= threads (${threads}), got ${maxBatch}`);
+  }
+  const { threads: _t, maxBatch: _m, ...trainOptions } = options;
+  const shared = {
+    control: new SharedArrayBuffer(8),
+    exchange: new SharedArrayBuffer(2 * threads * EXCHANGE_SLOT * 8),
+    images: new SharedArrayBuffer(maxBatch * 3072 * 4),
+    labels: new SharedArrayBuffer(maxBatch * 4),
+  };
+  const workers = Array.from({ length: threads }, (_, rank) => new Worker(path.join(__dirname, 'parallel-worker.js'), {
+    workerData: { rank, size: threads, options: trainOptions, ...shared } satisfies ReplicaData,
+  }));
+  const replies = workers.map(() => [] as ((r: Reply) => void)[]);
+  let failure: Error | null = null;
+  workers.forEach((w, i) => {
+    w.on('message', (r: Reply) => replies[i].shift()?.(r));
+    w.on('error', (e) => { failure = e; replies[i].splice(0).forEach((f) => f({ ok: false, error: e.message })); });
+  });
+  const ask = (i: number, msg?: object) => new Promise<Reply>((resolve, reject) => {
+    if (failure) { reject(failure); return; }
+    replies[i].push((r) => (r.ok ? resolve(r) : reject(new Error(`parallel trainer, replica ${i}: ${r.error}`))));
+    if (msg) workers[i].postMessage(msg);
+  });
+  const all = async (msg?: object) => Promise.all(workers.map((_, i) => ask(i, msg)));
+  let count = 0;
+  try {
+    // replicas report the model's parameter count; then they get the gradient slots
+    count = (await all())[0].parameters as number;
+    await all({ cmd: 'gradients', buffer: new SharedArrayBuffer(2 * threads * count * 4) });
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw e;
+  }
+  const images = new Float32Array(shared.images);
+  const labels = new Int32Array(shared.labels);
+  return {
+    threads,
+    parameters: count,
+    async step(x, y, learningRate) {
+      const n = y.length;
+      if (n > maxBatch || n < threads) throw new Error(`batch of ${n} images: needs at least one per thread (${threads}) and at most maxBatch (${maxBatch})`);
+      if (x.length !== n * 3072) throw new Error(`images: expected ${n * 3072} values for ${n} labels, got ${x.length}`);
+      images.set(x);
+      labels.set(y);
+      const r = await all({ cmd: 'step', n, lr: learningRate });
+      // every replica returns its share; sum in rank order
+      let loss = 0;
+      let correct = 0;
+      for (const p of r) { loss += p.loss as number; correct += p.correct as number; }
+      return { loss, correct };
+    },
+    async weights() {
+      return (await ask(0, { cmd: 'weights' })).weights as Float32Array[];
+    },
+    async memory() {
+      return (await all({ cmd: 'memory' })).map((r) => ({ numTensors: r.numTensors as number, rssMB: r.rssMB as number }));
+    },
+    async close() {
+      await all({ cmd: 'close' }).catch(() => undefined);
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/**
+ * Copies the replicas' weights (trainable variables and running statistics) into `model`, a
+ * main-thread model of the same depth, e.g. before evaluate(model, ...) at the end of an epoch.
+ * @throws Error when the shapes do not match
+ */
+export async function copyWeightsTo(trainer: ParallelTrainer, model: ResNet): Promise<void> {
+  const w = await trainer.weights();
+  const vars = [...model.trainable, ...model.runningStatistics];
+  if (w.length !== vars.length) throw new Error(`copyWeightsTo: ${w.length} tensors from the replicas, the model has ${vars.length}`);
+  const tf = await import('@tensorflow/tfjs');
+  vars.forEach((v, i) => {
+    if (w[i].length !== v.size) throw new Error(`copyWeightsTo: variable ${v.name} has ${v.size} values, the replicas sent ${w[i].length}`);
+    tf.tidy(() => v.assign(tf.tensor(w[i], v.shape)));
+  });
+}

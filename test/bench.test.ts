@@ -1,0 +1,54 @@
+/**
+ * The bench's PyTorch reference command (src/bench/reference.ts): the best configuration runs
+ * with channels_last and without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, the NCHW one with the
+ * environment unchanged, and this process's environment is never modified; medians with min-max.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OPENBLAS_UNSET, pytorchReference, summarize } from '../src/bench/reference';
+import { tmpDir } from './helpers';
+
+test('PyTorch reference: OPENBLAS_* unset and channels_last for the best configuration only', () => {
+  // a stand-in interpreter (a real process) that records its arguments and OPENBLAS_* variables
+  const dir = tmpDir('ws-bench-');
+  const fake = path.join(dir, 'python');
+  const log = path.join(dir, 'seen.jsonl');
+  fs.writeFileSync(fake, `#!${process.execPath}\n`
+    + 'const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("OPENBLAS_")));\n'
+    + `require("fs").appendFileSync(${JSON.stringify(log)}, JSON.stringify({ env, args: process.argv.slice(2) }) + "\\n");\n`
+    + 'console.log(JSON.stringify({ imagesPerSecond: process.argv.includes("--channels-last") ? 300 : 100 }));\n');
+  fs.chmodSync(fake, 0o755);
+  const saved = { ...process.env };
+  Object.assign(process.env, { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', OPENBLAS_NUM_THREADS: '2' });
+  try {
+    const o = { python: fake, referenceSteps: 3, batch: 128 };
+    assert.equal(pytorchReference(o, 'best', 2, '/data/file.bin').imagesPerSecond, 300);
+    assert.equal(pytorchReference(o, 'nchw', 2, '/data/file.bin').imagesPerSecond, 100);
+    assert.equal(process.env.OPENBLAS_CORETYPE, 'Haswell', 'this process keeps its environment');
+    assert.equal(process.env.OPENBLAS_L2_SIZE, '512');
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  assert.deepEqual([...OPENBLAS_UNSET], ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']);
+  const [best, nchw] = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { env: Record<string, string>; args: string[] });
+  assert.deepEqual(best.env, { OPENBLAS_NUM_THREADS: '2' });
+  assert.ok(best.args.includes('--channels-last'));
+  assert.deepEqual(best.args.slice(best.args.indexOf('--threads'), best.args.indexOf('--threads') + 2), ['--threads', '2']);
+  assert.deepEqual(nchw.env, { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512', OPENBLAS_NUM_THREADS: '2' });
+  assert.ok(!nchw.args.includes('--channels-last'));
+});
+
+test('a failing reference command is reported, not thrown', () => {
+  const r = pytorchReference({ python: '/nonexistent/python', referenceSteps: 1, batch: 8 }, 'best', 1, '/d.bin');
+  assert.equal(r.imagesPerSecond, null);
+  assert.match(r.note ?? '', /PyTorch reference failed/);
+});
+
+test('summaries: median with min-max, non-finite values left out', () => {
+  assert.deepEqual(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, n: 3 });
+  assert.deepEqual(summarize([4, null, 1, NaN, 2, 3]), { median: 2.5, min: 1, max: 4, n: 4 });
+  assert.deepEqual(summarize([]), { median: null, min: null, max: null, n: 0 });
+});
