@@ -198,7 +198,7 @@ test('protocol files: every field checked, errors name the file and the field', 
   assert.deepEqual([p.seeds, p.maxEpochs, p.target, p.stopAtTarget, p.trainFraction, p.testCount, p.validationCount, p.data], [2, 5, 0.5, true, 0.5, 100, 'tenth', 'embedded']);
   const minimal = parseProtocolObject({ name: 'm', arms: [{ name: 'a', schedule: { kind: 'cosine', lrMax: 0.1, cycleLengthEpochs: 1 } }], seeds: 1, maxEpochs: 1, target: null }, 'm.json');
   assert.deepEqual(minimal.arms[0].schedule, { kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: 1, cycleMult: 1, warmup: null });
-  assert.deepEqual([minimal.stopAtTarget, minimal.trainFraction, minimal.validationCount, minimal.testCount, minimal.data], [false, 1, 5000, null, 'any']);
+  assert.deepEqual([minimal.stopAtTarget, minimal.trainFraction, minimal.validationCount, minimal.testCount, minimal.data], [false, 1, 'tenth', null, 'any']);
 
   const bad = (patch: (o: any) => void, expected: RegExp) => {
     const o = structuredClone(ok) as any;
