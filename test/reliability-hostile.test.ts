@@ -116,7 +116,8 @@ describe('b) a store in a read-only folder, read by a non-root user', () => {
     fs.chmodSync(store, 0o644);
     fs.chmodSync(roDir, 0o555);
     storeMd5 = md5(store);
-    const db = new Database(store, { readonly: true, fileMustExist: true });
+    // counted on the original (a read-only SQLite connection to a WAL database leaves -wal/-shm beside it)
+    const db = new Database(made, { readonly: true, fileMustExist: true });
     runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
     epochs = (db.prepare('SELECT count(*) AS n FROM epochs').get() as { n: number }).n;
     db.close();
