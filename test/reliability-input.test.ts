@@ -178,7 +178,7 @@ test('a cycle longer than the run is allowed (validation only warns)', () => {
   const dir = tmpDir('ws-rel-cycle-');
   const spec = loadProtocolFile(tinyProtocolFile(dir, { maxEpochs: 2, arms: [{ name: 'long', schedule: { kind: 'cosine', lrMax: 0.1, cycleLengthEpochs: 10 } }] }));
   const { expandProtocol } = require('../src/runs/protocols') as typeof import('../src/runs/protocols');
-  const { runs, warnings } = expandProtocol(spec, 'cifar-10-mini', 1000);
+  const { runs, warnings } = expandProtocol(spec, 'cifar-10-mini', 1000, { batchSize: 32 }); // 90 training images: batch 128 would add a warning
   assert.equal(runs.length, 1);
   assert.deepEqual(warnings, ['long: cycle length 10 epochs is longer than the run (2 epochs); the learning rate never restarts']);
 });
