@@ -21,7 +21,7 @@ import { redactLocation } from './runs/sql';
 import { copyStore } from './runs/copy';
 import { storeStatus, statusText } from './runs/status';
 import { expandProtocol } from './runs/protocols';
-import { runId } from './train/config';
+import { LIMITS, runId } from './train/config';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from './data/locate';
 import { loadCifar10 } from './data/cifar10';
 import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
@@ -69,29 +69,73 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
+/** Upper bounds of the integer options (LIMITS: values no real study reaches), checked before anything allocates. */
+const INT_MAX: Record<string, number> = {
+  seeds: LIMITS.seeds, 'max-epochs': LIMITS.maxEpochs, 'batch-size': LIMITS.batchSize, workers: LIMITS.workers,
+  'checkpoint-every': LIMITS.maxEpochs, 'run-index': LIMITS.runs - 1, 'max-runs': LIMITS.runs,
+};
+
+/**
+ * An integer option: decimal digits only (no sign, spaces, exponent or hex: `0x2`, `1e3`, ` 2` are
+ * errors), in min..INT_MAX[name].
+ * @throws UsageError naming the option and the value as given
+ */
 function int(v: string | undefined, name: string, min: number): number | undefined {
   if (v === undefined) return undefined;
+  const max = INT_MAX[name] ?? Number.MAX_SAFE_INTEGER;
+  if (/^-\d+$/.test(v) || (/^\d+$/.test(v) && Number(v) < min)) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be an integer >= ${min} written in decimal digits only, got "${v}"`);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  if (n > max) throw new UsageError(`--${name} must be at most ${max} (a real study never needs more), got "${v}"`);
   return n;
 }
 
+/**
+ * A decimal number option in (lo, hi] (`0.5`, `.5`, `5e-1`; no hex, spaces, Infinity or NaN).
+ * @throws UsageError naming the option and the value as given
+ */
 function num(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) ? Number(v) : NaN;
   if (!Number.isFinite(n) || n <= lo || n > hi) throw new UsageError(`--${name} must be a number in (${lo}, ${hi}], got "${v}"`);
   return n;
 }
 
+/** The protocol overrides of the command line (each checked: see int, num; `--arms ,` names no arm). */
 function overridesFrom(v: Values): ProtocolOverrides {
+  let arms: string[] | undefined;
+  if (v.arms !== undefined) {
+    arms = v.arms.split(',').map((s) => s.trim()).filter(Boolean);
+    if (arms.length === 0) throw new UsageError(`--arms "${v.arms}" names no arm; give a comma-separated list such as step,cosine`);
+  }
   return {
     seeds: int(v.seeds, 'seeds', 1),
     maxEpochs: int(v['max-epochs'], 'max-epochs', 1),
     target: num(v.target, 'target', 0, 1),
     trainFraction: num(v.fraction, 'fraction', 0, 1),
-    arms: v.arms ? v.arms.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    arms,
     batchSize: int(v['batch-size'], 'batch-size', 1),
   };
+}
+
+/**
+ * Joins `--name -1` into `--name=-1` for the options that take a value, so a negative number gets the
+ * option's own range error instead of Node's "argument is ambiguous".
+ */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    const option = (OPTIONS as Record<string, { type: string }>)[name];
+    if (option?.type === 'string' && i + 1 < argv.length && /^-(\d|\.\d)/.test(argv[i + 1])) {
+      out.push(`${a}=${argv[++i]}`);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 function backendFrom(v: Values): BackendChoice {
@@ -162,9 +206,10 @@ function listProtocolRuns(v: Values, name: string): void {
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
+    // Node's message may span lines (e.g. "... is ambiguous.\nDid you forget ...?\nTo specify ... use '--x=-XYZ'."): one whole line
+    throw new UsageError((e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
   }
   const { values: v, positionals } = parsed;
   const [command, ...rest] = positionals;

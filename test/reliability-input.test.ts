@@ -178,7 +178,7 @@ test('a cycle longer than the run is allowed (validation only warns)', () => {
   const dir = tmpDir('ws-rel-cycle-');
   const spec = loadProtocolFile(tinyProtocolFile(dir, { maxEpochs: 2, arms: [{ name: 'long', schedule: { kind: 'cosine', lrMax: 0.1, cycleLengthEpochs: 10 } }] }));
   const { expandProtocol } = require('../src/runs/protocols') as typeof import('../src/runs/protocols');
-  const { runs, warnings } = expandProtocol(spec, 'cifar-10-mini', 1000);
+  const { runs, warnings } = expandProtocol(spec, 'cifar-10-mini', 1000, { batchSize: 32 }); // 90 training images: batch 128 would add a warning
   assert.equal(runs.length, 1);
   assert.deepEqual(warnings, ['long: cycle length 10 epochs is longer than the run (2 epochs); the learning rate never restarts']);
 });
@@ -198,7 +198,7 @@ test('protocol files: every field checked, errors name the file and the field', 
   assert.deepEqual([p.seeds, p.maxEpochs, p.target, p.stopAtTarget, p.trainFraction, p.testCount, p.validationCount, p.data], [2, 5, 0.5, true, 0.5, 100, 'tenth', 'embedded']);
   const minimal = parseProtocolObject({ name: 'm', arms: [{ name: 'a', schedule: { kind: 'cosine', lrMax: 0.1, cycleLengthEpochs: 1 } }], seeds: 1, maxEpochs: 1, target: null }, 'm.json');
   assert.deepEqual(minimal.arms[0].schedule, { kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: 1, cycleMult: 1, warmup: null });
-  assert.deepEqual([minimal.stopAtTarget, minimal.trainFraction, minimal.validationCount, minimal.testCount, minimal.data], [false, 1, 5000, null, 'any']);
+  assert.deepEqual([minimal.stopAtTarget, minimal.trainFraction, minimal.validationCount, minimal.testCount, minimal.data], [false, 1, 'tenth', null, 'any']);
 
   const bad = (patch: (o: any) => void, expected: RegExp) => {
     const o = structuredClone(ok) as any;

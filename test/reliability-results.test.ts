@@ -128,9 +128,9 @@ test('every run records configuration, seed, code version, package versions and 
 test('code version: the commit, "-dirty" when tracked files are modified, null outside git', () => {
   const repo = tmpDir('ws-rel-git-');
   // the compiled code under a project root of its own (PROJECT_ROOT = nearest folder with package.json)
-  for (const sub of ['data', 'runs']) fs.mkdirSync(path.join(repo, 'dist-test', 'src', sub), { recursive: true });
-  fs.cpSync(path.join(ROOT, 'dist-test', 'src', 'data'), path.join(repo, 'dist-test', 'src', 'data'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'dist-test', 'src', 'runs', 'prepare.js'), path.join(repo, 'dist-test', 'src', 'runs', 'prepare.js'));
+  for (const sub of ['data', 'runs', 'train']) fs.mkdirSync(path.join(repo, 'dist-test', 'src', sub), { recursive: true });
+  for (const sub of ['data', 'schedules']) fs.cpSync(path.join(ROOT, 'dist-test', 'src', sub), path.join(repo, 'dist-test', 'src', sub), { recursive: true });
+  for (const file of ['runs/prepare.js', 'train/config.js']) fs.copyFileSync(path.join(ROOT, 'dist-test', 'src', file), path.join(repo, 'dist-test', 'src', file));
   fs.writeFileSync(path.join(repo, 'package.json'), '{"name": "copy"}\n');
   const version = () => execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('./dist-test/src/runs/prepare.js').codeVersion()))"], { cwd: repo, encoding: 'utf8' }).trim();
   assert.equal(version(), 'null', 'not a git repository');

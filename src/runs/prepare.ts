@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { loadCifar10, takeFirst, type Cifar10Dataset } from '../data/cifar10';
 import { splitTrainValidation, selectRecords } from '../data/split';
 import { PROJECT_ROOT } from '../data/locate';
-import type { DataSpec } from '../train/config';
+import { ConfigError, trainImagesUsed, type DataSpec } from '../train/config';
 import type { RunData } from '../train/loop';
 
 const datasets = new Map<string, Cifar10Dataset>();
@@ -21,7 +21,11 @@ export function loadDatasetCached(dir: string): Cifar10Dataset {
 /**
  * The train/validation/test images of a run: the seeded split of the training files, the first
  * `trainFraction` of the remaining training images (in file order), the first `testCount` test images.
+ * Nothing is clamped: the counts are checked against the data (expandProtocol checks them before
+ * anything is planned; this is the last line for configurations from elsewhere, e.g. a stored run).
  * @throws Error when the directory's dataset is not the one the configuration names
+ * @throws ConfigError when testCount exceeds the test images or trainFraction leaves fewer than 2 training images (both numbers named)
+ * @throws RangeError when validationCount is not less than the training-file images (splitTrainValidation)
  */
 export function prepareRunData(dir: string, spec: DataSpec): RunData {
   const key = `${dir}|${JSON.stringify(spec)}`;
@@ -31,8 +35,14 @@ export function prepareRunData(dir: string, spec: DataSpec): RunData {
   if (ds.manifest.name !== spec.dataset) {
     throw new Error(`${dir}: holds dataset "${ds.manifest.name}", but the run was configured for "${spec.dataset}"`);
   }
+  if (spec.testCount !== null && spec.testCount > ds.test.count) {
+    throw new ConfigError(`${dir}: testCount ${spec.testCount} is larger than the ${ds.test.count} test images of dataset ${spec.dataset}`);
+  }
   const { train, validation } = splitTrainValidation(ds.train, spec.validationCount, spec.splitSeed);
-  const keep = Math.max(1, Math.round(train.count * spec.trainFraction));
+  const keep = trainImagesUsed(ds.train.count, spec.validationCount, spec.trainFraction);
+  if (keep < 2) {
+    throw new ConfigError(`${dir}: trainFraction ${spec.trainFraction} leaves ${keep} of the ${train.count} training images; at least 2 are needed`);
+  }
   const trainUsed = keep < train.count ? selectRecords(train, Array.from({ length: keep }, (_, i) => i)) : train;
   const test = spec.testCount !== null ? takeFirst(ds.test, spec.testCount) : ds.test;
   const data = { train: trainUsed, validation, test };

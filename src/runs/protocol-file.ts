@@ -18,9 +18,13 @@
  *   "validationCount"?: 5000 | "tenth", "testCount"?: null | 1000, "data"?: "any" | "embedded", "notes"?: ["..."]
  * }
  * Milestones are in iterations, cycle lengths in epochs (as in the built-in protocols).
+ * Bounds (LIMITS in src/train/config.ts): seeds <= 10,000, maxEpochs and cycleLengthEpochs <= 100,000,
+ * cycleMult <= 1,000, at most 100 arms and 100,000 runs, validationCount and testCount <= 1,000,000.
+ * validationCount: default "tenth" (5,000 on the full set); an explicit number is used as given and
+ * must be less than the training-file images of the data; testCount must not exceed its test images.
  */
 import * as fs from 'node:fs';
-import { ConfigError, SCHEDULE_KINDS, type ScheduleSpec } from '../train/config';
+import { ConfigError, LIMITS, SCHEDULE_KINDS, type ScheduleSpec } from '../train/config';
 import { PROTOCOLS, type ArmSpec, type ProtocolSpec } from './protocols';
 
 type Json = Record<string, unknown>;
@@ -49,11 +53,12 @@ export function parseProtocolObject(raw: unknown, file: string): ProtocolSpec {
     const extra = Object.keys(o).find((k) => !allowed.includes(k));
     if (extra !== undefined) throw new ConfigError(`${file}: ${where ? `${where}: ` : ''}unknown field "${extra}" (allowed: ${allowed.join(', ')})`);
   };
-  const num = (o: Json, key: string, field: string, rule: 'positive' | 'nonNegative' | 'positiveInteger' | 'unit') => {
+  const num = (o: Json, key: string, field: string, rule: 'positive' | 'nonNegative' | 'positiveInteger' | 'unit', max = Infinity) => {
     const v = o[key];
     const ok = typeof v === 'number' && Number.isFinite(v) && (
       rule === 'positive' ? v > 0 : rule === 'nonNegative' ? v >= 0 : rule === 'positiveInteger' ? Number.isInteger(v) && v > 0 : v > 0 && v <= 1);
     if (!ok) fail(field, { positive: 'a number > 0', nonNegative: 'a number >= 0', positiveInteger: 'an integer >= 1', unit: 'a number in (0, 1]' }[rule], v);
+    if ((v as number) > max) fail(field, `at most ${max} (a real study never needs more)`, v);
     return v as number;
   };
   const str = (o: Json, key: string, field: string, pattern?: RegExp) => {
@@ -72,6 +77,7 @@ export function parseProtocolObject(raw: unknown, file: string): ProtocolSpec {
   const description = o.description === undefined ? `custom protocol from ${file}` : str(o, 'description', 'description');
 
   if (!Array.isArray(o.arms) || o.arms.length === 0) fail('arms', 'a non-empty array', o.arms);
+  if ((o.arms as unknown[]).length > LIMITS.arms) fail('arms', `an array of at most ${LIMITS.arms} arms`, `${(o.arms as unknown[]).length} arms`);
   const arms: ArmSpec[] = (o.arms as unknown[]).map((a, i) => {
     const at = `arms[${i}]`;
     if (!isObject(a)) fail(at, 'an object with "name" and "schedule"', a);
@@ -91,7 +97,7 @@ export function parseProtocolObject(raw: unknown, file: string): ProtocolSpec {
     } else if (kind === 'step') {
       const lr = num(sj, 'lr', f('lr'), 'positive');
       const m = sj.milestones;
-      if (!Array.isArray(m) || m.some((x, j) => !Number.isInteger(x) || (x as number) < 1 || (j > 0 && (x as number) <= (m[j - 1] as number)))) {
+      if (!Array.isArray(m) || m.length > 1000 || m.some((x, j) => !Number.isInteger(x) || (x as number) < 1 || (x as number) > LIMITS.milestone || (j > 0 && (x as number) <= (m[j - 1] as number)))) {
         fail(f('milestones'), 'an array of strictly increasing integers >= 1 (iterations)', m);
       }
       schedule = { kind, lr, milestones: [...(m as number[])], gamma: num(sj, 'gamma', f('gamma'), 'positive') };
@@ -99,8 +105,8 @@ export function parseProtocolObject(raw: unknown, file: string): ProtocolSpec {
       const lrMax = num(sj, 'lrMax', f('lrMax'), 'positive');
       const lrMin = sj.lrMin === undefined ? 0 : num(sj, 'lrMin', f('lrMin'), 'nonNegative');
       if (lrMin >= lrMax) fail(f('lrMin'), `a number < lrMax (${lrMax})`, lrMin);
-      const cycleLengthEpochs = num(sj, 'cycleLengthEpochs', f('cycleLengthEpochs'), 'positiveInteger');
-      const cycleMult = sj.cycleMult === undefined ? 1 : num(sj, 'cycleMult', f('cycleMult'), 'positiveInteger');
+      const cycleLengthEpochs = num(sj, 'cycleLengthEpochs', f('cycleLengthEpochs'), 'positiveInteger', LIMITS.maxEpochs);
+      const cycleMult = sj.cycleMult === undefined ? 1 : num(sj, 'cycleMult', f('cycleMult'), 'positiveInteger', LIMITS.cycleMult);
       const warmup = sj.warmup ?? null;
       if (warmup !== null && warmup !== 'fastai') fail(f('warmup'), '"fastai" or null', warmup);
       schedule = { kind, lrMax, lrMin, cycleLengthEpochs, cycleMult, warmup: warmup as 'fastai' | null };
@@ -113,23 +119,23 @@ export function parseProtocolObject(raw: unknown, file: string): ProtocolSpec {
     seen.add(a.name);
   });
 
-  const seeds = num(o, 'seeds', 'seeds', 'positiveInteger');
-  const maxEpochs = num(o, 'maxEpochs', 'maxEpochs', 'positiveInteger');
+  const seeds = num(o, 'seeds', 'seeds', 'positiveInteger', LIMITS.seeds);
+  const maxEpochs = num(o, 'maxEpochs', 'maxEpochs', 'positiveInteger', LIMITS.maxEpochs);
+  if (arms.length * seeds > LIMITS.runs) fail('seeds', `at most ${Math.floor(LIMITS.runs / arms.length)} with ${arms.length} arms (${LIMITS.runs} runs in all)`, seeds);
   if (!('target' in o)) fail('target', 'a number in (0, 1] or null', undefined);
   const target = o.target === null ? null : num(o, 'target', 'target', 'unit');
   if (o.stopAtTarget !== undefined && typeof o.stopAtTarget !== 'boolean') fail('stopAtTarget', 'true or false', o.stopAtTarget);
   const stopAtTarget = (o.stopAtTarget as boolean | undefined) ?? false;
   if (stopAtTarget && target === null) fail('target', 'a number in (0, 1] when stopAtTarget is true', null);
   const trainFraction = o.trainFraction === undefined ? 1 : num(o, 'trainFraction', 'trainFraction', 'unit');
-  const validationCount = o.validationCount === undefined || o.validationCount === 'tenth'
-    ? (o.validationCount as 'tenth' | undefined) ?? 5000
-    : num(o, 'validationCount', 'validationCount', 'positiveInteger');
-  const testCount = o.testCount === undefined || o.testCount === null ? null : num(o, 'testCount', 'testCount', 'positiveInteger');
+  const validationCountGiven = o.validationCount !== undefined && o.validationCount !== 'tenth';
+  const validationCount = validationCountGiven ? num(o, 'validationCount', 'validationCount', 'positiveInteger', LIMITS.images) : 'tenth';
+  const testCount = o.testCount === undefined || o.testCount === null ? null : num(o, 'testCount', 'testCount', 'positiveInteger', LIMITS.images);
   if (o.data !== undefined && o.data !== 'any' && o.data !== 'embedded') fail('data', '"any" or "embedded"', o.data);
   const data = (o.data as 'any' | 'embedded' | undefined) ?? 'any';
   if (o.notes !== undefined && (!Array.isArray(o.notes) || o.notes.some((n) => typeof n !== 'string'))) fail('notes', 'an array of strings', o.notes);
   const notes = (o.notes as string[] | undefined) ?? [];
-  return { name, description, arms, seeds, maxEpochs, target, stopAtTarget, trainFraction, validationCount, testCount, data, notes };
+  return { name, description, arms, seeds, maxEpochs, target, stopAtTarget, trainFraction, validationCount, validationCountGiven, testCount, data, notes, file };
 }
 
 /**

@@ -11,7 +11,7 @@
  * - quick: the race arms on the embedded subset, sized for `npm start` on 2 cores.
  */
 import { RESNET_PAPER_STEP } from '../schedules/step';
-import { ConfigError, validateRunConfig, type RunConfig, type ScheduleSpec } from '../train/config';
+import { ConfigError, LIMITS, trainImagesUsed, validateRunConfig, type RunConfig, type ScheduleSpec } from '../train/config';
 
 export interface ArmSpec {
   name: string;
@@ -28,8 +28,16 @@ export interface ProtocolSpec {
   target: number | null;
   stopAtTarget: boolean;
   trainFraction: number;
-  /** Validation images when the data is the full set (5,000) and when it is smaller (10% of the training files). */
+  /**
+   * Validation images: 'tenth' = a tenth of the training files; a number is used on the full set, and on
+   * smaller data (< 50,000 training-file images) replaced by a tenth with a `warning:` line, unless
+   * validationCountGiven (a protocol file's explicit value: used as given, an error when the data has too few images).
+   */
   validationCount: number | 'tenth';
+  /** True when validationCount is the user's explicit value (protocol files); see validationCount. */
+  validationCountGiven?: boolean;
+  /** The protocol file this protocol was read from (named in errors), if any. */
+  file?: string;
   testCount: number | null;
   /** Data this protocol is meant for: 'any' uses the located data, 'embedded' forces the embedded subset. */
   data: 'any' | 'embedded';
@@ -99,17 +107,26 @@ export function getProtocol(name: string): ProtocolSpec {
 
 /**
  * Expands a protocol to its runs: every arm x seeds 0..seeds-1 (the same seeds in every arm, so arms
- * share initial weights and data order seed by seed).
+ * share initial weights and data order seed by seed). Everything is checked before anything is
+ * allocated: the bounds of LIMITS (seeds <= 10,000, maxEpochs <= 100,000, batch <= 65,536, ...), the
+ * arms, and the image counts against the data: more validation images than the training files hold,
+ * more test images than there are, or a trainFraction leaving fewer than 2 training images are
+ * errors; a built-in validationCount adapted to smaller data, or a batch larger than the training
+ * images (one batch per epoch), give warnings. Nothing is clamped silently.
  * @param dataset name of the located dataset's manifest ('cifar-10', 'cifar-10-subset')
  * @param trainFileCount images in the dataset's training files (50,000 for the full set)
- * @returns configurations and warnings
- * @throws ConfigError on bad overrides (named) or unknown arms
+ * @param testFileCount images in the dataset's test file (10,000 for the full set); when given, testCount is checked against it
+ * @returns configurations and warnings (without the `warning:` prefix)
+ * @throws ConfigError on bad overrides or counts (named, with the value and the limit), unknown arms or an empty arm list
  */
-export function expandProtocol(protocol: ProtocolSpec, dataset: string, trainFileCount: number, overrides: ProtocolOverrides = {}): { runs: RunConfig[]; warnings: string[] } {
+export function expandProtocol(protocol: ProtocolSpec, dataset: string, trainFileCount: number, overrides: ProtocolOverrides = {}, testFileCount?: number): { runs: RunConfig[]; warnings: string[] } {
+  const from = protocol.file ? `${protocol.file}: ` : '';
   const seeds = overrides.seeds ?? protocol.seeds;
   if (!Number.isInteger(seeds) || seeds < 1) throw new ConfigError(`seeds must be an integer >= 1, got ${String(seeds)}`);
+  if (seeds > LIMITS.seeds) throw new ConfigError(`seeds must be at most ${LIMITS.seeds} (a real study never needs more), got ${seeds}`);
   let arms = protocol.arms;
   if (overrides.arms) {
+    if (overrides.arms.length === 0) throw new ConfigError(`the arm list names no arm; expected some of ${protocol.arms.map((x) => x.name).join(', ')}`);
     for (const a of overrides.arms) {
       if (!protocol.arms.some((x) => x.name === a)) {
         throw new ConfigError(`unknown arm "${a}" for protocol ${protocol.name}; expected ${protocol.arms.map((x) => x.name).join(', ')}`);
@@ -117,20 +134,56 @@ export function expandProtocol(protocol: ProtocolSpec, dataset: string, trainFil
     }
     arms = protocol.arms.filter((x) => overrides.arms!.includes(x.name));
   }
-  const validationCount = protocol.validationCount === 'tenth' || trainFileCount < 50000
-    ? Math.round(trainFileCount / 10)
-    : protocol.validationCount;
-  const runs: RunConfig[] = [];
+  if (arms.length === 0) throw new ConfigError(`protocol ${protocol.name} has no arm`);
+  if (arms.length > LIMITS.arms) throw new ConfigError(`${from}protocol ${protocol.name} has ${arms.length} arms; at most ${LIMITS.arms}`);
+  if (arms.length * seeds > LIMITS.runs) throw new ConfigError(`${from}${arms.length} arms x ${seeds} seeds is ${arms.length * seeds} runs; at most ${LIMITS.runs}`);
   const warnings = new Set<string>();
+
+  // image counts against the data
+  if (!Number.isInteger(trainFileCount) || trainFileCount < 3) throw new ConfigError(`dataset ${dataset} has ${trainFileCount} training-file images; at least 3 are needed`);
+  const v = protocol.validationCount;
+  if (v !== 'tenth' && !(Number.isInteger(v) && v >= 1 && v <= LIMITS.images)) throw new ConfigError(`${from}validationCount must be an integer in 1..${LIMITS.images} or "tenth", got ${String(v)}`);
+  let validationCount: number;
+  if (v === 'tenth') {
+    validationCount = Math.round(trainFileCount / 10);
+  } else if (!protocol.validationCountGiven && trainFileCount < 50000) {
+    validationCount = Math.round(trainFileCount / 10);
+    if (validationCount !== v) {
+      warnings.add(`validationCount ${v} of protocol ${protocol.name} is meant for the full set (50000 training-file images); ` +
+        `using ${validationCount}, a tenth of the ${trainFileCount} of dataset ${dataset}`);
+    }
+  } else {
+    validationCount = v;
+  }
+  if (validationCount >= trainFileCount) {
+    throw new ConfigError(`${from}validationCount ${validationCount} must be less than the ${trainFileCount} training-file images of dataset ${dataset}`);
+  }
+  const testCount = protocol.testCount;
+  if (testCount !== null && testFileCount !== undefined && testCount > testFileCount) {
+    throw new ConfigError(`${from}testCount ${testCount} is larger than the ${testFileCount} test images of dataset ${dataset}`);
+  }
+  const trainFraction = overrides.trainFraction ?? protocol.trainFraction;
+  if (!(trainFraction > 0 && trainFraction <= 1)) throw new ConfigError(`trainFraction must be in (0, 1], got ${String(trainFraction)}`);
+  const trainImages = trainImagesUsed(trainFileCount, validationCount, trainFraction);
+  if (trainImages < 2) {
+    throw new ConfigError(`${overrides.trainFraction !== undefined ? '' : from}trainFraction ${trainFraction} leaves ${trainImages} training image${trainImages === 1 ? '' : 's'} ` +
+      `(of ${trainFileCount - validationCount} after ${validationCount} for validation, dataset ${dataset}); at least 2 are needed`);
+  }
+  const batchSize = overrides.batchSize ?? 128;
+  if (Number.isInteger(batchSize) && batchSize > trainImages && batchSize <= LIMITS.batchSize) {
+    warnings.add(`batchSize ${batchSize} is larger than the ${trainImages} training images: every epoch is one batch of ${trainImages}`);
+  }
+
+  const runs: RunConfig[] = [];
   for (const arm of arms) {
     for (let seed = 0; seed < seeds; seed++) {
       const c: RunConfig = {
-        protocol: protocol.name, arm: arm.name, seed, depth: 20, batchSize: overrides.batchSize ?? 128,
+        protocol: protocol.name, arm: arm.name, seed, depth: 20, batchSize,
         maxEpochs: overrides.maxEpochs ?? protocol.maxEpochs,
         target: overrides.target !== undefined ? overrides.target : protocol.target,
         stopAtTarget: protocol.stopAtTarget, schedule: arm.schedule,
         momentum: 0.9, weightDecay: 1e-4, bnMomentum: 0.1, bnEpsilon: 1e-5, augment: true,
-        data: { dataset, validationCount, splitSeed: 0, trainFraction: overrides.trainFraction ?? protocol.trainFraction, testCount: protocol.testCount },
+        data: { dataset, validationCount, splitSeed: 0, trainFraction, testCount },
       };
       validateRunConfig(c).forEach((w) => warnings.add(w));
       runs.push(c);

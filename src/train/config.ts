@@ -58,31 +58,86 @@ export class ConfigError extends Error {
 }
 
 /**
- * Checks a configuration.
+ * Upper bounds that a real study never reaches (the paper's study: 2-3 arms, 10-20 seeds, 182 epochs,
+ * batch 128, 50,000 images). They turn a typo such as `--seeds 1000000000` into a one-line error
+ * before anything is allocated. Checked by the CLI, protocol files, expandProtocol and validateRunConfig.
+ */
+export const LIMITS = {
+  /** Seeds per arm (seed values 0..seeds-1). */
+  seeds: 10_000,
+  /** Epochs of one run. */
+  maxEpochs: 100_000,
+  /** Images per batch. */
+  batchSize: 65_536,
+  /** Worker processes of one invocation. */
+  workers: 1_024,
+  /** validationCount / testCount (images). */
+  images: 1_000_000,
+  /** Arms of one protocol. */
+  arms: 100,
+  /** Runs of one protocol (arms x seeds). */
+  runs: 100_000,
+  /** ResNet depth (ResNet-1202, He et al. 2015, section 4.2, is the deepest CIFAR ResNet). */
+  depth: 1202,
+  /** Cosine cycle multiplier. */
+  cycleMult: 1_000,
+  /** Step milestones (iterations): a safe integer bound. */
+  milestone: 1e12,
+} as const;
+
+/**
+ * Training images a run uses: round(trainFraction x (training-file images - validationCount)), the
+ * first of the images left after the validation split (the rule of prepareRunData).
+ * @param trainFileCount images in the training files (50,000 for the full set)
+ * @param validationCount images held out for validation
+ * @param trainFraction fraction in (0, 1]
+ */
+export function trainImagesUsed(trainFileCount: number, validationCount: number, trainFraction: number): number {
+  return Math.round((trainFileCount - validationCount) * trainFraction);
+}
+
+/**
+ * Checks a configuration: every field's type and range, including the upper bounds of LIMITS.
  * @returns warnings (e.g. a cycle longer than the run)
- * @throws ConfigError naming the first bad field
+ * @throws ConfigError naming the first bad field and its value, e.g. `batchSize must be at most 65536, got 100000`
  */
 export function validateRunConfig(c: RunConfig): string[] {
   const warnings: string[] = [];
-  const pos = (name: string, v: number, integer = false) => {
+  const pos = (name: string, v: number, integer = false, max = Infinity) => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
       throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} > 0, got ${String(v)}`);
     }
+    if (v > max) throw new ConfigError(`${name} must be at most ${max}, got ${String(v)}`);
   };
-  pos('batchSize', c.batchSize, true);
-  pos('maxEpochs', c.maxEpochs, true);
+  pos('batchSize', c.batchSize, true, LIMITS.batchSize);
+  pos('maxEpochs', c.maxEpochs, true, LIMITS.maxEpochs);
   if (!Number.isInteger(c.depth) || c.depth < 8 || (c.depth - 2) % 6 !== 0) throw new ConfigError(`depth must be 6n+2 (20, 32, 44, 56, 110), got ${c.depth}`);
+  if (c.depth > LIMITS.depth) throw new ConfigError(`depth must be at most ${LIMITS.depth}, got ${c.depth}`);
   if (c.target !== null && !(c.target > 0 && c.target <= 1)) throw new ConfigError(`target must be in (0, 1], got ${String(c.target)}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) throw new ConfigError(`seed must be an integer >= 0, got ${String(c.seed)}`);
+  if (c.seed >= LIMITS.seeds) throw new ConfigError(`seed must be less than ${LIMITS.seeds}, got ${c.seed}`);
+  if (!(c.momentum >= 0 && c.momentum < 1)) throw new ConfigError(`momentum must be in [0, 1), got ${String(c.momentum)}`);
+  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) throw new ConfigError(`weightDecay must be a number >= 0, got ${String(c.weightDecay)}`);
+  if (!(c.bnMomentum > 0 && c.bnMomentum <= 1)) throw new ConfigError(`bnMomentum must be in (0, 1], got ${String(c.bnMomentum)}`);
+  pos('bnEpsilon', c.bnEpsilon);
   if (!(c.data.trainFraction > 0 && c.data.trainFraction <= 1)) throw new ConfigError(`trainFraction must be in (0, 1], got ${String(c.data.trainFraction)}`);
+  pos('data.validationCount', c.data.validationCount, true, LIMITS.images);
+  if (c.data.testCount !== null) pos('data.testCount', c.data.testCount, true, LIMITS.images);
+  if (!Number.isSafeInteger(c.data.splitSeed) || c.data.splitSeed < 0) throw new ConfigError(`data.splitSeed must be an integer >= 0, got ${String(c.data.splitSeed)}`);
   const s = c.schedule;
   switch (s.kind) {
     case 'constant': pos('schedule.lr', s.lr); break;
-    case 'step': pos('schedule.lr', s.lr); pos('schedule.gamma', s.gamma); break;
+    case 'step':
+      pos('schedule.lr', s.lr); pos('schedule.gamma', s.gamma);
+      if (!Array.isArray(s.milestones) || s.milestones.some((m, i) => !Number.isInteger(m) || m < 1 || m > LIMITS.milestone || (i > 0 && m <= s.milestones[i - 1]))) {
+        throw new ConfigError(`schedule.milestones must be strictly increasing integers in 1..${LIMITS.milestone} (iterations), got ${JSON.stringify(s.milestones)}`);
+      }
+      break;
     case 'cosine':
       pos('schedule.lrMax', s.lrMax);
-      pos('schedule.cycleLengthEpochs', s.cycleLengthEpochs, true);
-      pos('schedule.cycleMult', s.cycleMult, true);
+      if (!(s.lrMin >= 0 && s.lrMin < s.lrMax)) throw new ConfigError(`schedule.lrMin must be a number >= 0 and < lrMax (${s.lrMax}), got ${String(s.lrMin)}`);
+      pos('schedule.cycleLengthEpochs', s.cycleLengthEpochs, true, LIMITS.maxEpochs);
+      pos('schedule.cycleMult', s.cycleMult, true, LIMITS.cycleMult);
       if (s.cycleLengthEpochs > c.maxEpochs) {
         warnings.push(`${c.arm}: cycle length ${s.cycleLengthEpochs} epochs is longer than the run (${c.maxEpochs} epochs); the learning rate never restarts`);
       }
