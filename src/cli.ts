@@ -198,7 +198,7 @@ function listProtocolRuns(v: Values, name: string): void {
   const protocol = v['protocol-file'] ? loadProtocolFile(v['protocol-file']) : getProtocol(name);
   const dir = protocol.data === 'embedded' && !v.data ? EMBEDDED_DATA_DIR : locateCifar10(v.data).dir;
   const ds = loadCifar10(dir);
-  const { runs } = expandProtocol(protocol, ds.manifest.name, ds.train.count, overridesFrom(v));
+  const { runs } = expandProtocol(protocol, ds.manifest.name, ds.train.count, overridesFrom(v), ds.test.count);
   console.log(`protocol ${protocol.name}: ${runs.length} runs (--run-index 0..${runs.length - 1}) on ${ds.manifest.name}`);
   runs.forEach((c, i) => console.log(`${i}\t${c.arm}\tseed ${c.seed}\t${runId(c)}`));
 }

@@ -129,13 +129,13 @@ test('bad configuration via the CLI: one-line errors, non-zero exit, no store cr
   const blocker = path.join(dir, 'a-file');
   fs.writeFileSync(blocker, 'x');
   const unwritable: [string, RegExp][] = [
-    [path.join(blocker, 'results.sqlite'), new RegExp(`^error: ${blocker}/results\\.sqlite: not writable \\((EEXIST|ENOTDIR)\\)$`)],
+    [path.join(blocker, 'results.sqlite'), new RegExp(`^error: ${blocker}/results\\.sqlite: not writable: its folder ${blocker} cannot be written \\((EEXIST|ENOTDIR)\\)$`)],
     [dir, new RegExp(`^error: ${dir}: is a directory, not a results store file$`)],
   ];
   if (process.getuid?.() !== 0) {
     const ro = path.join(dir, 'read-only');
     fs.mkdirSync(ro, { mode: 0o555 });
-    unwritable.push([path.join(ro, 'results.sqlite'), /read-only\/results\.sqlite: not writable \(EACCES\)$/]);
+    unwritable.push([path.join(ro, 'results.sqlite'), /read-only\/results\.sqlite: not writable: its folder .*read-only cannot be written \(EACCES\)$/]);
   }
   for (const [file, expected] of unwritable) {
     const before = fs.readdirSync(dir).sort();

@@ -87,7 +87,6 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     throw new ConfigError(`the lease (${lease.leaseSeconds} s) must be longer than the heartbeat (${lease.heartbeatSeconds} s)`);
   }
   const location = resolveResultsLocation(options.results);
-  expandProtocol(protocol, 'cifar-10', 50000, options.overrides); // bad arms or seeds: an error before anything else
   // the store is checked (refused if foreign, newer or read-only) before the data; a new SQLite file is created only after it
   const early = await checkResultsStore(location, { log });
   let store = early;
@@ -97,7 +96,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       : locateCifar10(options.data);
     const dataset = loadCifar10(located.dir); // verifies every file (size, md5, labels) before training
     log(`data: ${located.description}: ${dataset.train.count} training-file images, ${dataset.test.count} test images, md5 verified`);
-    const expansion = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides);
+    const expansion = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides, dataset.test.count);
     const { warnings } = expansion;
     if (protocol.data === 'any' && dataset.manifest.name !== 'cifar-10') {
       warnings.unshift(`protocol ${protocol.name} is defined on the full CIFAR-10 set, but the data found is "${dataset.manifest.name}" ` +
