@@ -40,18 +40,18 @@ commands:
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
       [--backend ${BACKENDS.join('|')}] [--workers N] [--data DIR] [--results FILE|URL]
-      [--checkpoint-every N] [--lease-seconds S] [--heartbeat-seconds S] [--run-index I] [--max-runs K]
+      [--checkpoint-every N (0: none)] [--lease-seconds S (120)] [--heartbeat-seconds S (30)] [--run-index I] [--max-runs K]
   experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
   analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE|URL] [--allow-mixed-configs]
   status [--results FILE|URL]    per protocol and arm: finished, running (worker, last heartbeat, epoch), waiting, failed
   copy-store --from FILE|URL --to FILE|URL   copy runs, epochs and checkpoints (idempotent)
   export-csv [--results FILE|URL] [--out DIR]
-  export-charts [--protocol NAME] [--results FILE] [--out DIR] [--formats png,svg,html] [--scale N]
-  report [--protocol NAME] [--results FILE] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
+  export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
+  report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   --workers 0                    trains in this process instead of worker processes
   --version                      versions of the workspace and its engine packages
   download                       fetch and verify the official CIFAR-10 binary archive into data/
-  protocols [--runs NAME]        list the protocols / the runs of one, with their --run-index
+  protocols [--runs NAME]        list the protocols / the runs of one with their --run-index (give the workers' --seeds, --arms, ... too)
 --results takes a SQLite file (default data/results.sqlite) or a postgres:// URL; RESULTS_URL sets it too.`;
 
 /** A usage error: one line, exit code 2. */
@@ -154,7 +154,7 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const handler = () => {
       if (controller.signal.aborted) {
-        console.error(`${signal} again: exiting now; runs still held are taken over when their leases expire (at once on this host)`);
+        console.error(`${signal} again: exiting now; a run not yet released is resumable at once on this host, elsewhere when its lease expires`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
       console.error(`\n${signal}: stopping every run within one iteration and releasing it (resumable from its last checkpoint); ${signal} again exits at once`);
@@ -251,6 +251,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'copy-store': {
       if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
+      if (resolveResultsLocation(v.from) === resolveResultsLocation(v.to)) throw new UsageError('copy-store: --from and --to name the same store');
       const r = await copyStore(resolveResultsLocation(v.from), resolveResultsLocation(v.to), (l) => console.log(l));
       console.log(`copied ${r.copied} runs (${r.unchanged} unchanged or newer there) and ${r.planned} planned runs from ${r.from} to ${r.to}`);
       return;

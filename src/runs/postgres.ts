@@ -76,7 +76,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         version = v.rows.length ? Number((v.rows[0] as { value: string }).value) : 0;
       }
       if ((t.runs || t.epochs || t.meta) && !(t.meta && t.runs && version > 0)) {
-        throw new StoreError(location, 'has tables named meta/runs/epochs that are not a results store (no schema marker); refusing to touch them, use another database');
+        const names = Object.entries(t).filter(([, present]) => present).map(([name]) => name).join(', ');
+        throw new StoreError(location, `has tables named ${names} that are not a results store (no schema marker); refusing to touch them, use another database`);
       }
       if (version > SCHEMA_VERSION) throw new StoreError(location, `schema version ${version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to use it`);
       if (options.readonly) {

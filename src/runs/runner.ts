@@ -84,7 +84,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   checkBackendInstalled(backend);
   const lease: LeaseOptions = { ...DEFAULT_LEASE, ...Object.fromEntries(Object.entries(options.lease ?? {}).filter(([, v]) => v !== undefined)) };
   if (!(lease.heartbeatSeconds > 0 && lease.leaseSeconds > lease.heartbeatSeconds)) {
-    throw new ConfigError(`the lease (${lease.leaseSeconds} s) must be longer than the heartbeat (${lease.heartbeatSeconds} s)`);
+    throw new ConfigError(`--lease-seconds (${lease.leaseSeconds}) must be longer than --heartbeat-seconds (${lease.heartbeatSeconds}${options.lease?.heartbeatSeconds === undefined ? ', the default' : ''})`);
   }
   const location = resolveResultsLocation(options.results);
   // the store is checked (refused if foreign, newer or read-only) before the data; a new SQLite file is created only after it

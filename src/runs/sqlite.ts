@@ -145,7 +145,7 @@ export function openSqlite(file: string, options: { readonly?: boolean } = {}): 
   let created = false;
   try {
     if (options.readonly) {
-      if (!exists) throw new StoreError(abs, 'results store does not exist (run an experiment first, or pass --results)');
+      if (!exists) throw new StoreError(abs, 'results store does not exist (run an experiment first, or check the path)');
       if (fs.statSync(abs).size === 0) throw new StoreError(abs, 'is an empty file, not a results store yet (run an experiment first)');
       ({ db, cleanup } = readonlyConnection(abs));
       const k = classify(db);

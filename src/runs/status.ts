@@ -24,22 +24,36 @@ export async function storeStatus(location: string): Promise<{ location: string;
   try {
     const [runs, planned, now] = [await store.listRuns(), await store.listPlanned(), await store.now()];
     const byId = new Map(runs.map((r) => [r.runId, r]));
+    // one line per protocol, arm and configuration (run ids end in the configuration's hash); arms in
+    // the order of the protocol's expansion; a configuration hash is shown only where an arm has several
+    const hash = (runId: string) => runId.slice(runId.lastIndexOf('/') + 1);
+    const position = new Map(planned.map((p) => [`${p.protocol}\u0000${p.arm}`, p.position]));
+    const hashes = new Map<string, Set<string>>();
+    for (const r of [...planned, ...runs]) {
+      const k = `${r.protocol}\u0000${r.arm}`;
+      if (!hashes.has(k)) hashes.set(k, new Set());
+      hashes.get(k)!.add(hash(r.runId));
+    }
     const arms = new Map<string, ArmStatus>();
-    const arm = (protocol: string, name: string) => {
-      const key = `${protocol}\u0000${name}`;
-      if (!arms.has(key)) arms.set(key, { protocol, arm: name, finished: 0, running: [], waiting: 0, failed: 0 });
+    const arm = (protocol: string, name: string, runId: string) => {
+      const several = (hashes.get(`${protocol}\u0000${name}`)?.size ?? 1) > 1;
+      const label = several ? `${name} [configuration ${hash(runId)}]` : name;
+      const key = `${protocol}\u0000${label}`;
+      if (!arms.has(key)) arms.set(key, { protocol, arm: label, finished: 0, running: [], waiting: 0, failed: 0 });
       return arms.get(key)!;
     };
-    for (const p of planned) if (!byId.has(p.runId)) arm(p.protocol, p.arm).waiting++;
+    for (const p of planned) if (!byId.has(p.runId)) arm(p.protocol, p.arm, p.runId).waiting++;
     for (const r of runs) {
-      const a = arm(r.protocol, r.arm);
+      const a = arm(r.protocol, r.arm, r.runId);
       if (r.status === 'failed') a.failed++;
       else if (r.status === 'running') {
         if (r.leaseOwner) a.running.push(r);
         else a.waiting++;
       } else a.finished++;
     }
-    return { location: store.location, now, arms: [...arms.values()] };
+    const order = (a: ArmStatus) => position.get(`${a.protocol}\u0000${a.arm.replace(/ \[configuration .*\]$/, '')}`) ?? Infinity;
+    const sorted = [...arms.values()].sort((x, y) => x.protocol.localeCompare(y.protocol) || order(x) - order(y) || x.arm.localeCompare(y.arm));
+    return { location: store.location, now, arms: sorted };
   } finally {
     await store.close();
   }
@@ -55,7 +69,7 @@ export function statusText(s: { location: string; now: string; arms: ArmStatus[]
     out.push(`  ${a.arm}: ${a.finished} finished, ${a.running.length} running, ${a.waiting} waiting, ${a.failed} failed`);
     for (const r of a.running) {
       const age = r.heartbeatAt ? `${((Date.parse(s.now) - Date.parse(r.heartbeatAt)) / 1000).toFixed(0)} s ago` : 'never';
-      out.push(`    seed ${r.seed}: epoch ${r.epochsCompleted}, worker ${r.leaseOwner}, last heartbeat ${age}${r.leaseExpired ? ' STALE (lease expired: another worker will take it over)' : ''}`);
+      out.push(`    seed ${r.seed}: ${r.epochsCompleted} epoch${r.epochsCompleted === 1 ? '' : 's'} finished, worker ${r.leaseOwner}, last heartbeat ${age}${r.leaseExpired ? ' STALE (lease expired: another worker will take it over)' : ''}`);
     }
   }
   return out.join('\n');

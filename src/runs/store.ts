@@ -139,6 +139,10 @@ function sqlStore(db: SqlDriver): ResultsStore {
       }
     }
     const keep = resume?.epoch ?? 0;
+    if (!resume && !ck) {
+      const had = Number((await tx.all<Row>('SELECT COUNT(*) AS n FROM epochs WHERE run_id = ?', [runId]))[0].n);
+      if (had > 0) notes.push(`run ${runId}: no checkpoint (--checkpoint-every 0 or an older store); restarting from epoch 1, ${had} finished epoch${had === 1 ? '' : 's'} discarded`);
+    }
     if (!resume) await tx.run('DELETE FROM checkpoints WHERE run_id = ?', [runId]);
     await tx.run('DELETE FROM epochs WHERE run_id = ? AND epoch > ?', [runId, keep]);
     const s = summarySets(resume?.summary ?? emptySummary());

@@ -11,7 +11,7 @@ import { createRng, deriveSeed, permutation } from '../data/random';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { advanceSummary, emptySummary, type EpochRecord, type RunStatus, type RunSummary } from './records';
 import { buildSchedule, type RunConfig } from './config';
-import { createTrainState, evaluate, trainStep } from './step';
+import { createTrainState, evaluateYielding, trainStep } from './step';
 
 /** Train/validation/test images of a run. */
 export interface RunData {
@@ -138,8 +138,8 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         if (stop) throw new TrainingInterrupted(stop);
       }
       trainSeconds += seconds(epochStart);
-      const validation = evaluate(state.model, data.validation);
-      const test = evaluate(state.model, data.test);
+      const validation = await evaluateYielding(state.model, data.validation);
+      const test = await evaluateYielding(state.model, data.test);
       const record: EpochRecord = {
         runId, epoch, iteration, learningRate: lr,
         trainLoss: lossSum / data.train.count, trainAccuracy: correct / data.train.count,
