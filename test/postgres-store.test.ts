@@ -134,7 +134,7 @@ describe('PostgreSQL results store', () => {
     await pg.sql('foreign', 'CREATE TABLE runs (id integer)');
     const f = experiment(foreign);
     assert.equal(f.status, 1);
-    assert.match(f.stderr, /foreign: has tables named meta\/runs\/epochs that are not a results store \(no schema marker\); refusing to touch them/);
+    assert.match(f.stderr, /foreign: has tables named runs that are not a results store \(no schema marker\); refusing to touch them/);
     assert.equal((await pg.sql('foreign', "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'"))[0].n, 1, 'nothing created');
   });
 
