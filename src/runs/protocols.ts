@@ -68,7 +68,7 @@ export const PROTOCOLS: Record<string, ProtocolSpec> = {
     name: 'quick',
     description: 'The race arms on the embedded real CIFAR-10 subset, small enough for npm start on 2 cores',
     arms: [STEP, cosine(1, 'cosine')],
-    seeds: 2, maxEpochs: 6, target: 0.3, stopAtTarget: true,
+    seeds: 5, maxEpochs: 6, target: 0.3, stopAtTarget: true,
     trainFraction: 0.5, validationCount: 500, testCount: 500, data: 'embedded',
     notes: [
       'target 0.30 instead of 0.85: ResNet-20 trained on 2,250 images for at most 6 epochs (what fits in 10 minutes ' +

@@ -22,3 +22,5 @@ export type { LogRankGroup, LogRankOptions, LogRankResult } from './logRankTest'
 export { describe } from './describe';
 export type { DescribeResult } from './describe';
 export { studentTCdf, studentTSf, studentTQuantile, normalCdf, normalSf, normalQuantile, chiSquareSf } from './distributions';
+export { tTestPower, tTestSampleSize, tTestDetectableDifference } from './power';
+export type { PowerOptions } from './power';

@@ -5,19 +5,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveResultsLocation } from '../runs/location';
-import { PROTOCOLS } from '../runs/protocols';
-import { isPostgresUrl, openResultsStore, redactLocation } from '../runs/store';
-import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from './charts/export';
-import { loadResults, type LoadedResults } from './results';
-import { analyzeResults, type ProtocolAnalysis } from './report/analysis';
-import { reportFigures, type ReportFigure } from './report/figures';
-import { reportMarkdown } from './report/markdown';
+import { resolveResultsLocation } from '../../runs/location';
+import { PROTOCOLS } from '../../runs/protocols';
+import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
+import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
+import { loadResults, type LoadedResults } from '../results';
+import { analyzeResults, type ProtocolAnalysis } from './analysis';
+import { reportFigures, type ReportFigure } from './figures';
+import { reportMarkdown } from './markdown';
 
-export * from './report/analysis';
-export * from './report/figures';
-export * from './report/markdown';
-export * from './report/notebook';
+export * from './analysis';
+export * from './figures';
+export * from './markdown';
+export * from './notebook';
 
 const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 /** Default chart formats: PNG and SVG (HTML pages inline plotly.js, 11 MB each; ask for them with formats). */
