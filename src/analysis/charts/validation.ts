@@ -1,7 +1,8 @@
 import type { EpochRecord, RunRecord } from '../../runs/types';
 import { armColors, orderArms, withAlpha } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
-import { clean, fmt, quantile7 } from './util';
+import { clean, fmt } from './util';
+import { quantile } from '../stats/interval';
 
 export interface ValidationCurvesOptions extends CommonFigureOptions {
   /** Validation-accuracy target as a fraction (e.g. 0.85), drawn as a horizontal dashed line. Omit for none. */
@@ -104,7 +105,7 @@ export function validationSummaryByArm(
       if (values.length < minRuns || values.length === 0) continue;
       summaries.push({
         epoch, n: values.length, training, carried,
-        q1: quantile7(values, 0.25), median: quantile7(values, 0.5), q3: quantile7(values, 0.75),
+        q1: quantile(values, 0.25), median: quantile(values, 0.5), q3: quantile(values, 0.75),
       });
     }
     out.set(arm, summaries);

@@ -8,12 +8,12 @@ import type { EpochRecord, RunRecord } from '../../runs/types';
 import { buildSchedule, type ScheduleSpec } from '../../train/config';
 import { kaplanMeierFigure, type KaplanMeierCurveInput } from '../charts/kaplanMeier';
 import { scheduleFigure, type ScheduleSeries } from '../charts/schedule';
-import { RESNET20_PAPER_TEST_ERROR, testErrorFigure } from '../charts/testError';
+import { testErrorFigure } from '../charts/testError';
 import { timeToTargetFigure, timeToTargetPoints } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
 import { kaplanMeier } from '../stats/kaplanMeier';
-import { ORIGINAL_STUDY, protocolDeviations, protocolOrder } from './analysis';
+import { ORIGINAL_STUDY, PAPER_TEST_ERROR, protocolDeviations, protocolOrder } from '../model';
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -152,7 +152,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     out.push({
       caveat: null,
       name: `${protocol}-test-error`, protocol,
-      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${RESNET20_PAPER_TEST_ERROR}%` +
+      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${+(100 * PAPER_TEST_ERROR).toFixed(2)}%` +
         (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
       figure: testErrorFigure(pr.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged'), {
         ...common, originalStudy, title: `${protocol}: final test error of ResNet-20${stops ? ' (at the stop)' : ''}`,

@@ -10,11 +10,10 @@ import { PROTOCOLS } from '../../runs/protocols';
 import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
 import { loadResults, type LoadedResults } from '../results';
-import { analyzeResults, type ProtocolAnalysis } from './analysis';
+import { analyzeResults, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
 import { reportMarkdown } from './markdown';
 
-export * from './analysis';
 export * from './figures';
 export * from './markdown';
 export * from './notebook';
