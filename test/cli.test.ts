@@ -66,8 +66,22 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   assert.match(second.stdout, /2 already finished, 0 to train/);
   const analyze = run(['analyze', '--results', results]);
   assert.equal(analyze.status, 0, analyze.stderr);
-  assert.match(analyze.stdout, /quick\s+cosine\s+1\s/);
-  assert.match(analyze.stdout, /Welch t-tests/);
+  // the arm rows against the store's raw runs: reached/total and the final test error of the one run per arm
+  const check = await openResultsStore(results, { readonly: true });
+  const saved = await check.listRuns();
+  await check.close();
+  for (const arm of ['step', 'cosine']) {
+    const r = saved.find((x) => x.arm === arm)!;
+    const row = analyze.stdout.split('\n').find((l) => l.startsWith(`${arm} `));
+    assert.ok(row, `row of ${arm} in\n${analyze.stdout}`);
+    const cells = row.split(/ {2,}/);
+    assert.equal(cells[1], '1', `${arm} finished`);
+    assert.equal(cells[2], `${r.epochsToTarget === null ? 0 : 1}/1`, `${arm} reached/total`);
+    assert.equal(cells[7], `${(100 * (1 - r.finalTestAccuracy!)).toFixed(2)}% (n = 1)`, `${arm} final test error`);
+  }
+  // one run per arm: the comparison is in the model's direction and says why no Welch test
+  assert.match(analyze.stdout, /final test error {2,}cosine − step {2,}1 {2,}1 {2,}– .*need at least 2 per arm/);
+  assert.match(analyze.stdout, /log-rank \(epochs, step vs cosine\)/);
 });
 
 test('two experiments on one store at once never train the same run twice', async () => {
