@@ -12,7 +12,7 @@ import type { EpochRecord, RunRecord } from '../../runs/types';
 import { timeToTargetPoints } from '../charts/timeToTarget';
 import { describe as describeSample, type DescribeResult } from '../stats/describe';
 import { hedgesG, type HedgesGResult } from '../stats/hedgesG';
-import { kaplanMeier } from '../stats/kaplanMeier';
+import { kaplanMeier, type KaplanMeierResult } from '../stats/kaplanMeier';
 import { logRankTest, type LogRankResult } from '../stats/logRankTest';
 import { mannWhitneyU, type MannWhitneyUResult } from '../stats/mannWhitneyU';
 import { oneSampleTTest, type OneSampleTTestResult } from '../stats/oneSampleTTest';
@@ -31,6 +31,8 @@ export type SampleSummary = Pick<DescribeResult, 'n' | 'mean' | 'median' | 'sd' 
 
 /** Kaplan–Meier median time to target of one arm. */
 export interface SurvivalSummary {
+  /** The arm's Kaplan–Meier estimate (curve, Greenwood band, censoring times) that the figures draw. */
+  curve: KaplanMeierResult;
   /** Runs in the estimate (reached + censored). */
   n: number;
   events: number;
@@ -179,7 +181,7 @@ function survival(arm: string, points: { time: number; reached: boolean }[], uni
     note = `${which} of the median cannot be estimated from ${plural(points.length, 'run')} (the 95% band does not cross 0.5)`;
   }
   return {
-    n: km.n, events: km.nEvents, censored: km.nCensored,
+    curve: km, n: km.n, events: km.nEvents, censored: km.nCensored,
     median: km.median.estimate, lower: km.median.lower, upper: km.median.upper, maxCensorTime, note,
   };
 }

@@ -140,7 +140,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   checkScale(opts.scale);
   const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
-  const figures = reportFigures(loaded.runs, loaded.epochs);
+  const figures = reportFigures(loaded.runs, loaded.epochs, analyses);
   const reportDir = path.dirname(out);
   let files: Record<string, ExportResult> = {};
   let chartsNote: string | null = null;
