@@ -37,7 +37,7 @@ import { downloadCifar10 } from './data/download';
 
 const USAGE = `usage: node dist/cli.js <command> [options]
 commands:
-  start                          train the quick protocol on the embedded data, print the analysis, write reports/quick/, print the headline
+  start [--out DIR]              train the quick protocol on the embedded data, print the analysis, write reports/quick/ (or DIR), print the headline
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
       [--backend ${BACKENDS.join('|')}] [--workers N] [--data DIR] [--results FILE|URL]
@@ -149,7 +149,7 @@ async function analyze(v: Values, protocol?: string): Promise<void> {
 }
 
 /**
- * The end of `npm start`: writes the protocol's report and charts into reports/<protocol>/ (PNG
+ * The end of `npm start`: writes the protocol's report and charts into reports/<protocol>/ (or --out DIR; PNG
  * and SVG with Chromium, self-contained HTML without) and prints the headline of the analysis.
  */
 async function startReport(v: Values, protocol: string): Promise<void> {
@@ -163,7 +163,7 @@ async function startReport(v: Values, protocol: string): Promise<void> {
     formats = ['html'];
     how = 'self-contained HTML (no Chromium found: install Debian chromium or set CHROMIUM_PATH for PNG/SVG)';
   }
-  const out = path.join('reports', protocol, 'report.md');
+  const out = path.join(v.out ?? path.join('reports', protocol), 'report.md');
   const r = await report.writeReport({ results: resolveResultsLocation(v.results), out, protocol, formats });
   const p = r.analyses.find((a) => a.protocol === protocol);
   const files = Object.values(r.files).flatMap((f) => Object.values(f)).filter((f): f is string => !!f);

@@ -82,6 +82,23 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   // one run per arm: the comparison is in the model's direction and says why no Welch test
   assert.match(analyze.stdout, /final test error {2,}cosine − step {2,}1 {2,}1 {2,}– .*need at least 2 per arm/);
   assert.match(analyze.stdout, /log-rank \(epochs, step vs cosine\)/);
+  // npm start on the finished store: nothing trained, the report and its charts written (HTML without Chromium), then the headline
+  const out = path.join(dir, 'quick-report');
+  const start = run(['start', ...args.slice(3), '--out', out], { CHROMIUM_PATH: path.join(dir, 'no-chromium') });
+  assert.equal(start.status, 0, start.stderr);
+  assert.match(start.stdout, /2 already finished, 0 to train/);
+  const headline = start.stdout.slice(start.stdout.indexOf('== quick headline: 2 runs, data cifar-10-subset,'));
+  assert.ok(headline.length > 0, start.stdout);
+  for (const arm of ['step', 'cosine']) {
+    const r = saved.find((x) => x.arm === arm)!;
+    assert.match(headline, new RegExp(`^${arm}: +${r.epochsToTarget === null ? 0 : 1}/1 reached 30%; Kaplan–Meier median .* epochs, .* s; final test error ${(100 * (1 - r.finalTestAccuracy!)).toFixed(2)}% \\(n = 1\\)$`, 'm'));
+  }
+  assert.match(headline, /^log-rank: epochs p .*, seconds p /m);
+  assert.match(headline, /^final test error, Welch cosine − step: not computed: .*need at least 2 per arm/m);
+  assert.match(headline, new RegExp(`^report: .*quick-report/report\\.md$`, 'm'));
+  assert.match(headline, /^charts: 14 files in .*quick-report, self-contained HTML \(no Chromium found/m);
+  assert.ok(fs.readFileSync(path.join(out, 'report.md'), 'utf8').includes('## Protocol quick'));
+  assert.ok(fs.existsSync(path.join(out, 'quick-test-error.html')));
 });
 
 test('two experiments on one store at once never train the same run twice', async () => {

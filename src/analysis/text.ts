@@ -35,7 +35,7 @@ function setupLine(p: ProtocolAnalysis): string {
   return [
     `${p.runs} run${p.runs === 1 ? '' : 's'}`, `data ${s.dataset}`,
     p.target !== null ? `target ${pctTarget(p.target)} validation accuracy` : 'no target',
-    s.maxEpochs !== null ? `at most ${s.maxEpochs} epochs` : null,
+    s.maxEpochs !== null ? `at most ${s.maxEpochs} epoch${s.maxEpochs === 1 ? '' : 's'}` : null,
   ].filter(Boolean).join(', ');
 }
 
@@ -95,6 +95,7 @@ export function analysisText(analyses: readonly ProtocolAnalysis[]): string {
  */
 export function headlineText(p: ProtocolAnalysis, written?: { report: string; charts: string }): string {
   const out: string[] = [`== ${p.protocol} headline: ${setupLine(p)} ==`];
+  if (p.setupDeviations.length) out.push(`not interpretable as the ${p.protocol} protocol: ${p.setupDeviations.join('; ')}`);
   const width = Math.max(...p.arms.map((a) => a.arm.length));
   for (const a of p.arms) {
     out.push(`${`${a.arm}:`.padEnd(width + 1)} ${reachedText(a)} reached ${pctTarget(p.target)}; Kaplan–Meier median ${kmMedianText(a.kmEpochs)} epochs, ` +
