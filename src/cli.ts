@@ -153,7 +153,7 @@ async function analyze(v: Values, protocol?: string): Promise<void> {
  * and SVG with Chromium, self-contained HTML without) and prints the headline of the analysis.
  */
 async function startReport(v: Values, protocol: string): Promise<void> {
-  const report = require('./analysis/report') as typeof import('./analysis/report');
+  const report = require('./analysis/report/index') as typeof import('./analysis/report/index');
   const { findChromium } = require('./analysis/charts/export') as typeof import('./analysis/charts/export');
   let formats: ('png' | 'svg' | 'html')[] = ['png', 'svg'];
   let how = 'PNG and SVG (Chromium)';
@@ -167,9 +167,13 @@ async function startReport(v: Values, protocol: string): Promise<void> {
   const r = await report.writeReport({ results: resolveResultsLocation(v.results), out, protocol, formats });
   const p = r.analyses.find((a) => a.protocol === protocol);
   const files = Object.values(r.files).flatMap((f) => Object.values(f)).filter((f): f is string => !!f);
-  const charts = files.length ? `${files.length} files in ${path.relative(process.cwd(), path.dirname(files[0])) || '.'}, ${how}` : r.chartsNote ?? 'none';
+  const shown = (f: string) => {
+    const rel = path.relative(process.cwd(), f);
+    return rel && !rel.startsWith('..') ? rel : f;
+  };
+  const charts = files.length ? `${files.length} files in ${shown(path.dirname(files[0]))}, ${how}` : r.chartsNote ?? 'none';
   console.log('');
-  if (p) console.log(headlineText(p, { report: path.relative(process.cwd(), r.file), charts }));
+  if (p) console.log(headlineText(p, { report: shown(r.file), charts }));
 }
 
 /** `protocols --runs NAME`: the runs of a protocol's expansion with their --run-index (needs the data: run ids hash the dataset). */
@@ -236,7 +240,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'export-charts':
     case 'report': {
-      const mod = require('./analysis/report') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };
+      const mod = require('./analysis/report/index') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };
       const fn = command === 'report' ? mod.cliReport : mod.cliExportCharts;
       if (!fn) throw new Error(`${command} is not available in this build`);
       return fn(v);

@@ -5,4 +5,4 @@ export * from './model';
 export * from './format';
 export * from './text';
 export * from './frames';
-export * from './report';
+export * from './report/index';
