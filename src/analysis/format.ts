@@ -101,3 +101,9 @@ export function kmMedianText(s: SurvivalSummary | null, digits = 1): string {
   if (!s) return DASH;
   return `${s.median === null ? 'not reached' : fmt(s.median, digits)} ${ci(s.lower, s.upper, (v) => fmt(v, digits))}`;
 }
+
+/** A markdown table (pipes and newlines in cells escaped). */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [`| ${header.map(esc).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
