@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Command-line entry of the workspace.
- *   start                     quick protocol on the embedded data, then the analysis
+ *   start                     quick protocol on the embedded data, then the analysis, reports/quick/ and the headline
  *   experiment --protocol P   train (or resume) a protocol
  *   analyze                   per-arm table and Welch t-tests from the results store
  *   export-csv                runs.csv and epochs.csv from the results store
@@ -27,7 +27,8 @@ import { loadCifar10 } from './data/cifar10';
 import { PROTOCOLS, getProtocol, type ProtocolOverrides } from './runs/protocols';
 import { loadProtocolFile } from './runs/protocol-file';
 import { loadResults } from './analysis/results';
-import { analysisText } from './analysis/analyze';
+import { analysisText, headlineText } from './analysis/text';
+import { analyzeResults } from './analysis/model';
 import { exportCsv } from './runs/csv';
 import { DOWNLOADED_DATA_DIR } from './data/locate';
 
@@ -36,7 +37,7 @@ import { downloadCifar10 } from './data/download';
 
 const USAGE = `usage: node dist/cli.js <command> [options]
 commands:
-  start                          train the quick protocol on the embedded data, then print the analysis
+  start [--out DIR]              train the quick protocol on the embedded data, print the analysis, write reports/quick/ (or DIR), print the headline
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
       [--backend ${BACKENDS.join('|')}] [--workers N] [--data DIR] [--results FILE|URL]
@@ -183,14 +184,42 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
 async function analyze(v: Values, protocol?: string): Promise<void> {
   const file = resolveResultsLocation(v.results);
   if (v['protocol-file']) protocol = loadProtocolFile(v['protocol-file']).name;
-  const { runs, notes } = await loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const { runs, epochs, notes } = await loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   if (protocol && runs.length === 0) {
     const present = [...new Set((await loadResults(file, { allowMixedConfigs: true })).runs.map((r) => r.protocol))];
     throw new Error(`${redactLocation(file)}: no runs of protocol "${protocol}" (the store has ${present.length ? `runs of: ${present.join(', ')}` : 'no runs'})`);
   }
   notes.forEach((n) => console.log(`note: ${n}`));
   console.log(`results: ${redactLocation(file)}`);
-  console.log(analysisText(runs));
+  console.log(analysisText(analyzeResults(runs, epochs)));
+}
+
+/**
+ * The end of `npm start`: writes the protocol's report and charts into reports/<protocol>/ (or --out DIR; PNG
+ * and SVG with Chromium, self-contained HTML without) and prints the headline of the analysis.
+ */
+async function startReport(v: Values, protocol: string): Promise<void> {
+  const report = require('./analysis/report/index') as typeof import('./analysis/report/index');
+  const { findChromium } = require('./analysis/charts/export') as typeof import('./analysis/charts/export');
+  let formats: ('png' | 'svg' | 'html')[] = ['png', 'svg'];
+  let how = 'PNG and SVG (Chromium)';
+  try {
+    findChromium();
+  } catch {
+    formats = ['html'];
+    how = 'self-contained HTML (no Chromium found: install Debian chromium or set CHROMIUM_PATH for PNG/SVG)';
+  }
+  const out = path.join(v.out ?? path.join('reports', protocol), 'report.md');
+  const r = await report.writeReport({ results: resolveResultsLocation(v.results), out, protocol, formats });
+  const p = r.analyses.find((a) => a.protocol === protocol);
+  const files = Object.values(r.files).flatMap((f) => Object.values(f)).filter((f): f is string => !!f);
+  const shown = (f: string) => {
+    const rel = path.relative(process.cwd(), f);
+    return rel && !rel.startsWith('..') ? rel : f;
+  };
+  const charts = files.length ? `${files.length} files in ${shown(path.dirname(files[0]))}, ${how}` : r.chartsNote ?? 'none';
+  console.log('');
+  if (p) console.log(headlineText(p, { report: shown(r.file), charts }));
 }
 
 /** `protocols --runs NAME`: the runs of a protocol's expansion with their --run-index (needs the data: run ids hash the dataset). */
@@ -230,6 +259,7 @@ async function main(argv: string[]): Promise<void> {
       const t0 = Date.now();
       await experiment(v, v.protocol ?? 'quick');
       await analyze(v, v.protocol ?? 'quick');
+      await startReport(v, v.protocol ?? 'quick');
       console.log(`npm start finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return;
     }
@@ -258,7 +288,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'export-charts':
     case 'report': {
-      const mod = require('./analysis/report') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };
+      const mod = require('./analysis/report/index') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };
       const fn = command === 'report' ? mod.cliReport : mod.cliExportCharts;
       if (!fn) throw new Error(`${command} is not available in this build`);
       return fn(v);

@@ -66,8 +66,39 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   assert.match(second.stdout, /2 already finished, 0 to train/);
   const analyze = run(['analyze', '--results', results]);
   assert.equal(analyze.status, 0, analyze.stderr);
-  assert.match(analyze.stdout, /quick\s+cosine\s+1\s/);
-  assert.match(analyze.stdout, /Welch t-tests/);
+  // the arm rows against the store's raw runs: reached/total and the final test error of the one run per arm
+  const check = await openResultsStore(results, { readonly: true });
+  const saved = await check.listRuns();
+  await check.close();
+  for (const arm of ['step', 'cosine']) {
+    const r = saved.find((x) => x.arm === arm)!;
+    const row = analyze.stdout.split('\n').find((l) => l.startsWith(`${arm} `));
+    assert.ok(row, `row of ${arm} in\n${analyze.stdout}`);
+    const cells = row.split(/ {2,}/);
+    assert.equal(cells[1], '1', `${arm} finished`);
+    assert.equal(cells[2], `${r.epochsToTarget === null ? 0 : 1}/1`, `${arm} reached/total`);
+    assert.equal(cells[7], `${(100 * (1 - r.finalTestAccuracy!)).toFixed(2)}% (n = 1)`, `${arm} final test error`);
+  }
+  // one run per arm: the comparison is in the model's direction and says why no Welch test
+  assert.match(analyze.stdout, /final test error {2,}cosine − step {2,}1 {2,}1 {2,}– .*need at least 2 per arm/);
+  assert.match(analyze.stdout, /log-rank \(epochs, step vs cosine\)/);
+  // npm start on the finished store: nothing trained, the report and its charts written (HTML without Chromium), then the headline
+  const out = path.join(dir, 'quick-report');
+  const start = run(['start', ...args.slice(3), '--out', out], { CHROMIUM_PATH: path.join(dir, 'no-chromium') });
+  assert.equal(start.status, 0, start.stderr);
+  assert.match(start.stdout, /2 already finished, 0 to train/);
+  const headline = start.stdout.slice(start.stdout.indexOf('== quick headline: 2 runs, data cifar-10-subset,'));
+  assert.ok(headline.length > 0, start.stdout);
+  for (const arm of ['step', 'cosine']) {
+    const r = saved.find((x) => x.arm === arm)!;
+    assert.match(headline, new RegExp(`^${arm}: +${r.epochsToTarget === null ? 0 : 1}/1 reached 30%; Kaplan–Meier median .* epochs, .* s; final test error ${(100 * (1 - r.finalTestAccuracy!)).toFixed(2)}% \\(n = 1\\)$`, 'm'));
+  }
+  assert.match(headline, /^log-rank: epochs p .*, seconds p /m);
+  assert.match(headline, /^final test error, Welch cosine − step: not computed: .*need at least 2 per arm/m);
+  assert.match(headline, new RegExp(`^report: ${path.join(out, 'report.md')}$`, 'm'));
+  assert.match(headline, new RegExp(`^charts: 7 files in ${out}, self-contained HTML \\(no Chromium found`, 'm'));
+  assert.ok(fs.readFileSync(path.join(out, 'report.md'), 'utf8').includes('## Protocol quick'));
+  assert.ok(fs.existsSync(path.join(out, 'quick-test-error.html')));
 });
 
 test('two experiments on one store at once never train the same run twice', async () => {

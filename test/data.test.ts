@@ -8,10 +8,11 @@ import {
   verifyAndExtractArchive, CIFAR10_MEAN, CIFAR10_STD, EMBEDDED_DATA_DIR,
 } from '../src/data';
 import { EMBEDDED, SHARED_CIFAR, tmpDir } from './helpers';
+import { requireComponent } from './fixtures/components';
 
 const haveShared = fs.existsSync(path.join(SHARED_CIFAR, 'test_batch.bin'));
 
-test('full CIFAR-10: md5-verified load, known labels, class counts and channel means', { skip: !haveShared && 'no ../shared data' }, () => {
+test('full CIFAR-10: md5-verified load, known labels, class counts and channel means', { skip: requireComponent('cifar-10', haveShared ? false : `no full CIFAR-10 at ${SHARED_CIFAR}`, __filename) }, () => {
   const ds = loadCifar10(SHARED_CIFAR);
   assert.equal(ds.train.count, 50000);
   assert.equal(ds.test.count, 10000);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectEngine, currentEngine } from '../src/engine/engine';
 import { runsFrame } from '../src/analysis/frames';
+import { requireComponent } from './fixtures/components';
 
 const aliasInstalled = (() => {
   try {
@@ -14,7 +15,7 @@ const aliasInstalled = (() => {
   }
 })();
 
-test('the danfojs-node alias of @tensorflow/tfjs-node is not taken for the native binding', { skip: !aliasInstalled && 'alias not installed' }, async () => {
+test('the danfojs-node alias of @tensorflow/tfjs-node is not taken for the native binding', { skip: requireComponent('npm-overrides', aliasInstalled ? false : '@tensorflow/tfjs-node does not resolve to the @tensorflow/tfjs alias of package.json overrides', __filename) }, async () => {
   await assert.rejects(selectEngine({ backend: 'tfjs-node' }),
     /backend tfjs-node cannot be used: @tensorflow\/tfjs-node resolves to @tensorflow\/tfjs@4\.22\.0 \(the danfojs-node alias\)/);
   const e = await selectEngine({ backend: 'auto' });

@@ -1,6 +1,6 @@
 /**
  * Figure export (PNG/SVG through headless Chromium, standalone HTML), the missing-Chromium error,
- * and the notebook display HTML. Tests that need Chromium are skipped when none is installed.
+ * and the notebook display HTML. Without Chromium the Chromium suite fails (test/fixtures/components.ts).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -25,6 +25,7 @@ import { writeFileAtomic } from '../src/analysis/charts/export';
 import { loadResults } from '../src/analysis/results';
 import { reportFigures } from '../src/analysis/report/figures';
 import type { RunRecord } from '../src/runs/types';
+import { requireComponent } from './fixtures/components';
 
 function chromiumOrSkip(): string | false {
   try {
@@ -34,8 +35,8 @@ function chromiumOrSkip(): string | false {
   }
 }
 const CHROMIUM = chromiumOrSkip();
+const SKIP = requireComponent('chromium', CHROMIUM ? false : 'no Chromium found (CHROMIUM_PATH, /usr/bin/chromium, PATH)', __filename);
 const EXAMPLE = path.join(__dirname, '..', '..', 'data', 'example-results.sqlite');
-const SKIP = CHROMIUM ? false : 'no Chromium found (set CHROMIUM_PATH)';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'charts-export-'));
@@ -88,7 +89,7 @@ describe('export with headless Chromium', { skip: SKIP }, () => {
     assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')).sort(), ['test-error.png', 'test-error.svg']);
   });
 
-  it("exported SVGs of the example store carry the protocol caveat and name only the markers drawn", { skip: fs.existsSync(EXAMPLE) ? false : 'no data/example-results.sqlite' }, async () => {
+  it("exported SVGs of the example store carry the protocol caveat and name only the markers drawn", async () => {
     const { runs, epochs } = await loadResults(EXAMPLE);
     const figs = Object.fromEntries(reportFigures(runs, epochs).map((f) => [f.name, f.figure]));
     const svg = async (name: string) => (await exporter.toImage(figs[name], { format: 'svg' })).toString('utf8');

@@ -6,7 +6,7 @@
  * overwritten. Checks that every notebook succeeds and that 04's outputs hold the tables and tests.
  *
  * Needs `npm run build` (dist/) and a python with jupyter_client + nbclient (JUPYTER_PYTHON,
- * default /usr/bin/python3); skipped only when that python is missing. Takes a few minutes (02 and
+ * default /usr/bin/python3); without it the suite fails, unless WS_ALLOW_MISSING=jupyter. Takes a few minutes (02 and
  * 03 train ResNet-20 for one short epoch per arm).
  */
 import { strict as assert } from 'node:assert';
@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requireComponent } from './fixtures/components';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PY = process.env.JUPYTER_PYTHON || '/usr/bin/python3';
@@ -26,7 +27,7 @@ function skipReason(): string | false {
   if (r.error || r.status !== 0) return `no Jupyter python: ${PY} lacks jupyter_client/nbclient (set JUPYTER_PYTHON)`;
   return false;
 }
-const SKIP = skipReason();
+const SKIP = requireComponent('jupyter', skipReason(), __filename);
 
 interface NbOutput {
   output_type: string;

@@ -4,7 +4,7 @@
  * a known token (JUPYTER_TOKEN), checks requests without / with a wrong token are refused and with
  * the token accepted, that the listening socket is bound to 127.0.0.1 only (/proc/net/tcp, tcp6)
  * and not reachable on the machine's other interface addresses, then stops it.
- * Skipped only when no Jupyter python (JUPYTER_PYTHON, default /usr/bin/python3 with notebook) is found.
+ * Fails (unless WS_ALLOW_MISSING=jupyter) when no Jupyter python (JUPYTER_PYTHON, default /usr/bin/python3 with notebook) is found.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import * as http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 import { ROOT, tmpDir } from './helpers';
 import { sleep } from './fixtures/reliability/support';
+import { requireComponent } from './fixtures/components';
 
 const PY = process.env.JUPYTER_PYTHON || '/usr/bin/python3';
 const LAB = path.join(ROOT, 'scripts', 'jupyter', 'lab.sh');
@@ -23,6 +24,7 @@ const hasJupyter = (() => {
   const r = spawnSync(PY, ['-c', 'import notebook, jupyter_client'], { encoding: 'utf8' });
   return !r.error && r.status === 0;
 })();
+const NO_JUPYTER = requireComponent('jupyter', hasJupyter ? false : `no Jupyter python (${PY} cannot import notebook)`, __filename);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,7 +71,7 @@ function connect(host: string, port: number): Promise<'connected' | string> {
   });
 }
 
-test('lab.sh refuses options that would open it up', { skip: !hasJupyter && `no Jupyter python (${PY} cannot import notebook)` }, () => {
+test('lab.sh refuses options that would open it up', { skip: NO_JUPYTER }, () => {
   for (const arg of ['--ip=0.0.0.0', '--NotebookApp.token=', '--NotebookApp.allow_remote_access=True']) {
     const r = spawnSync('bash', [LAB, arg], { encoding: 'utf8', timeout: 30000, env: { ...process.env, JUPYTER_PORT: '1' } });
     assert.equal(r.status, 1, arg);
@@ -77,7 +79,7 @@ test('lab.sh refuses options that would open it up', { skip: !hasJupyter && `no 
   }
 });
 
-test('npm run lab: listens on 127.0.0.1 only and requires its token', { skip: !hasJupyter && `no Jupyter python (${PY} cannot import notebook)`, timeout: 120000 }, async () => {
+test('npm run lab: listens on 127.0.0.1 only and requires its token', { skip: NO_JUPYTER, timeout: 120000 }, async () => {
   const port = await freePort();
   const token = `reliability${Date.now().toString(16)}`;
   const runtime = tmpDir('ws-rel-jupyter-');

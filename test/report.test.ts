@@ -3,7 +3,7 @@
  * expected numbers are independent of the report code: the Welch, one-sample t, Hedges' g and
  * Mann–Whitney values come from SciPy (test/fixtures/stats-scipy.json), the Kaplan–Meier median and
  * log-rank values from R survival (test/fixtures/stats-survival.json), means are computed below.
- * Chart export is tested only when Chromium is installed; the example store, when present.
+ * Chart export needs Chromium: without it that test fails, unless WS_ALLOW_MISSING=chromium.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -16,6 +16,7 @@ import type { PlotlyFigure } from '../src/analysis/charts';
 import { openResultsStore, type ResultsStore } from '../src/runs/store';
 import { ROOT, tmpDir } from './helpers';
 import { writeHandRun } from './fixtures/hand-runs';
+import { requireComponent } from './fixtures/components';
 
 const scipy = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-scipy.json'), 'utf8'));
 const survival = JSON.parse(fs.readFileSync(path.join(ROOT, 'test/fixtures/stats-survival.json'), 'utf8'));
@@ -195,13 +196,13 @@ describe('writeReport on hand-made runs', () => {
     await assert.rejects(writeReport({ results: notStore, charts: false, out: path.join(dir, 'z.md') }), /text\.sqlite/);
   });
 
-  let chromium = true;
+  let noChromium: string | false = false;
   try {
     findChromium();
-  } catch {
-    chromium = false;
+  } catch (e) {
+    noChromium = (e as Error).message;
   }
-  it('exports the charts next to the report and links them', { skip: chromium ? false : 'no Chromium (set CHROMIUM_PATH)' }, async () => {
+  it('exports the charts next to the report and links them', { skip: requireComponent('chromium', noChromium, __filename) }, async () => {
     const out = path.join(dir, 'charts', 'report.md');
     const r = await writeReport({ results: store, out, formats: ['png'], scale: 1, protocol: 'race-to-85' });
     const names = r.figures.map((f) => f.name);
@@ -267,7 +268,7 @@ describe('writeReport on hand-made runs', () => {
   });
 
   const example = path.join(ROOT, 'data', 'example-results.sqlite');
-  it('the example store: boxes agree with Kaplan–Meier, full-182 figures carry the caveat, quick ones none', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, async () => {
+  it('the example store: boxes agree with Kaplan–Meier, full-182 figures carry the caveat, quick ones none', async () => {
     const { runs, epochs } = await loadResults(example);
     const figs = reportFigures(runs, epochs);
     const analyses = analyzeResults(runs, epochs);
@@ -294,7 +295,7 @@ describe('writeReport on hand-made runs', () => {
     }
   });
 
-  it('the committed example store gives a report with both race arms', { skip: fs.existsSync(example) ? false : 'no data/example-results.sqlite' }, async () => {
+  it('the committed example store gives a report with both race arms', async () => {
     const copy = path.join(dir, 'example.sqlite');
     fs.copyFileSync(example, copy);
     const r = await writeReport({ results: copy, out: path.join(dir, 'example.md'), charts: false });

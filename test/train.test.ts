@@ -1,3 +1,4 @@
+import { PROTOCOLS } from '../src/runs/protocols';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -28,7 +29,13 @@ const config = (over: Partial<RunConfig> = {}): RunConfig => ({
 
 test('iterations per epoch: 45,000 images at batch 128 give 352 (64k iterations ~ 182 epochs)', () => {
   assert.equal(iterationsPerEpoch(45000, 128), 352);
-  assert.equal(182 * 352, 64064);
+  // the full-182 protocol's epochs cover the ResNet paper's 64k iterations, and its step arm is at lr 0.001 after 48k
+  const full = PROTOCOLS['full-182'];
+  const iterations = full.maxEpochs * iterationsPerEpoch(45000, 128);
+  assert.ok(iterations >= 64000 && iterations - 64000 < 352, `full-182: ${iterations} iterations`);
+  const step = buildSchedule(full.arms.find((a) => a.name === 'step')!.schedule, 352);
+  assert.equal(step(31999), 0.1);
+  assert.ok(Math.abs(step(48000) - 0.001) < 1e-12 && Math.abs(step(iterations - 1) - 0.001) < 1e-12);
   const sched = buildSchedule({ kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: 7, cycleMult: 1, warmup: null }, 352);
   assert.equal(sched(7 * 352), 0.1); // restart after 7 epochs
 });

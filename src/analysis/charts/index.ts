@@ -12,7 +12,7 @@ export { timeToTargetFigure, timeToTargetPoints } from './timeToTarget';
 export type { TimeToTargetMetric, TimeToTargetPoint, TimeToTargetData, TimeToTargetFigureOptions } from './timeToTarget';
 export { kaplanMeierFigure, kaplanMeierCensorTimes, kaplanMeierLastObservation } from './kaplanMeier';
 export type { KaplanMeierCurveInput, KaplanMeierFigureOptions } from './kaplanMeier';
-export { testErrorFigure, originalStudyErrorForArm, RESNET20_PAPER_TEST_ERROR, ORIGINAL_STUDY_TEST_ERROR } from './testError';
+export { testErrorFigure, originalStudyErrorForArm } from './testError';
 export type { TestErrorFigureOptions } from './testError';
 export { figureToHtml, plotlyJsPath, plotlyJsVersion } from './html';
 export type { FigureHtmlOptions } from './html';

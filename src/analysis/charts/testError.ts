@@ -1,19 +1,21 @@
 import type { RunRecord } from '../../runs/types';
 import { armColors, orderArms } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
-import { clean, fmt, jitterFor, meanConfidenceInterval } from './util';
+import { clean, fmt, jitterFor } from './util';
+import { meanInterval } from '../stats/interval';
+import { ORIGINAL_STUDY, PAPER_TEST_ERROR } from '../model/reference';
 
-/** Test error of ResNet-20 on CIFAR-10 reported in the ResNet paper (He et al. 2016, Table 6), in %. */
-export const RESNET20_PAPER_TEST_ERROR = 8.75;
+/** {@link PAPER_TEST_ERROR} in % (the unit of this chart's axis). */
+const PAPER_ERROR_PCT = clean(100 * PAPER_TEST_ERROR);
 
-/**
- * Mean test error (%) of the original study (fastai, "How to train your neural network", 2018) by
- * SGDR cycle length in epochs: 100 - 90.98 = 9.02 (cycle 7) and 100 - 91.10 = 8.90 (cycle 14).
- */
-export const ORIGINAL_STUDY_TEST_ERROR: Readonly<Record<number, number>> = { 7: 9.02, 14: 8.9 };
+/** The original study's mean test error in % by SGDR cycle length (from {@link ORIGINAL_STUDY}'s accuracies). */
+function originalErrorPct(cycle: number): number | undefined {
+  const acc = ORIGINAL_STUDY.meanTestAccuracy[cycle];
+  return acc === undefined ? undefined : clean(100 * (1 - acc));
+}
 
 export interface TestErrorFigureOptions extends CommonFigureOptions {
-  /** Horizontal reference line (default {@link RESNET20_PAPER_TEST_ERROR} = 8.75); `null` for none. */
+  /** Horizontal reference line (default: the ResNet paper's {@link PAPER_TEST_ERROR} in %, 8.75); `null` for none. */
   paperError?: number | null;
   /**
    * The original study's error (%) per arm. Default: detected per arm from the runs' configuration
@@ -45,10 +47,10 @@ export function originalStudyErrorForArm(arm: string, runs: readonly RunRecord[]
   const lengths = new Set(runs.filter((r) => r.arm === arm).map((r) => configCycleLength(r.config)));
   if (lengths.size === 1) {
     const len = [...lengths][0];
-    if (len !== undefined) return ORIGINAL_STUDY_TEST_ERROR[len];
+    if (len !== undefined) return originalErrorPct(len);
   }
   const m = /(?:cycle|c|len|l)[-_ =]?0*(7|14)(?!\d)/i.exec(arm);
-  return m ? ORIGINAL_STUDY_TEST_ERROR[Number(m[1])] : undefined;
+  return m ? originalErrorPct(Number(m[1])) : undefined;
 }
 
 /**
@@ -86,7 +88,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       marker: { color, size: 8, opacity: 0.7 },
       hovertemplate: `%{customdata}<br>test error %{y:.2f}%<extra>${arm}</extra>`,
     });
-    const ci = meanConfidenceInterval(errors, level);
+    const ci = meanInterval(errors, level);
     data.push({
       type: 'scatter',
       mode: 'markers',
@@ -116,7 +118,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       hovertemplate: 'original study: %{y:.2f}%<extra></extra>',
     });
   }
-  const paper = opts.paperError === undefined ? RESNET20_PAPER_TEST_ERROR : opts.paperError;
+  const paper = opts.paperError === undefined ? PAPER_ERROR_PCT : opts.paperError;
   if (paper !== null) {
     data.push({
       type: 'scatter',

@@ -1,7 +1,9 @@
 import type { EpochRecord, RunRecord } from '../../runs/types';
 import { armColors, orderArms, withAlpha } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
-import { clean, fmt, quantile7 } from './util';
+import { clean, fmt } from './util';
+import { isFinished } from '../model/reference';
+import { quantile } from '../stats/interval';
 
 export interface ValidationCurvesOptions extends CommonFigureOptions {
   /** Validation-accuracy target as a fraction (e.g. 0.85), drawn as a horizontal dashed line. Omit for none. */
@@ -35,8 +37,6 @@ export interface ValidationEpochSummary {
   q3: number;
 }
 
-/** Statuses of runs that stopped for good (their last accuracy is carried forward). */
-const FINISHED_STATUSES = new Set(['completed', 'censored', 'diverged']);
 
 /**
  * Per-epoch median and quartiles (type-7 linear interpolation) of validation accuracy of each arm.
@@ -79,7 +79,7 @@ export function validationSummaryByArm(
     // Last record of each finished run, to carry forward.
     const lastOf = new Map<string, { epoch: number; accuracy: number }>();
     for (const [runId, rows] of byRun) {
-      if (!carryForward || !FINISHED_STATUSES.has(runById.get(runId)!.status)) continue;
+      if (!carryForward || !isFinished(runById.get(runId)!)) continue;
       const lastEpoch = Math.max(...rows.keys());
       lastOf.set(runId, { epoch: lastEpoch, accuracy: rows.get(lastEpoch)! });
     }
@@ -104,7 +104,7 @@ export function validationSummaryByArm(
       if (values.length < minRuns || values.length === 0) continue;
       summaries.push({
         epoch, n: values.length, training, carried,
-        q1: quantile7(values, 0.25), median: quantile7(values, 0.5), q3: quantile7(values, 0.75),
+        q1: quantile(values, 0.25), median: quantile(values, 0.5), q3: quantile(values, 0.75),
       });
     }
     out.set(arm, summaries);

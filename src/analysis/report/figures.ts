@@ -8,12 +8,11 @@ import type { EpochRecord, RunRecord } from '../../runs/types';
 import { buildSchedule, type ScheduleSpec } from '../../train/config';
 import { kaplanMeierFigure, type KaplanMeierCurveInput } from '../charts/kaplanMeier';
 import { scheduleFigure, type ScheduleSeries } from '../charts/schedule';
-import { RESNET20_PAPER_TEST_ERROR, testErrorFigure } from '../charts/testError';
-import { timeToTargetFigure, timeToTargetPoints } from '../charts/timeToTarget';
+import { testErrorFigure } from '../charts/testError';
+import { timeToTargetFigure } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
-import { kaplanMeier } from '../stats/kaplanMeier';
-import { ORIGINAL_STUDY, protocolDeviations, protocolOrder } from './analysis';
+import { analyzeProtocol, isFinished, ORIGINAL_STUDY, PAPER_TEST_ERROR, protocolDeviations, protocolOrder, type ProtocolAnalysis } from '../model';
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -50,7 +49,6 @@ export function addSubtitleCaveat(fig: PlotlyFigure, caveat: string): PlotlyFigu
   };
 }
 
-const FINISHED = new Set(['completed', 'censored', 'diverged']);
 /** Iterations per epoch of the full CIFAR-10 protocols (45,000 images, batch 128), when a run has no epoch records. */
 const FULL_SET_ITERATIONS_PER_EPOCH = 352;
 
@@ -74,7 +72,7 @@ export function armCycleLength(arm: string, runs: readonly RunRecord[]): number 
 }
 
 /** The figures of one protocol's runs. */
-export function protocolFigures(protocol: string, runs: readonly RunRecord[], epochs: readonly EpochRecord[]): ReportFigure[] {
+export function protocolFigures(protocol: string, runs: readonly RunRecord[], epochs: readonly EpochRecord[], analysis: ProtocolAnalysis = analyzeProtocol(protocol, [...runs], epochs)): ReportFigure[] {
   const pr = runs.filter((r) => r.protocol === protocol);
   if (pr.length === 0) return [];
   const spec = PROTOCOLS[protocol];
@@ -124,15 +122,11 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
       });
     }
     for (const metric of ['epochs', 'seconds'] as const) {
-      const finished = pr.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged');
-      const { points } = timeToTargetPoints(finished, metric, ep);
-      const curves: KaplanMeierCurveInput[] = [];
-      for (const arm of arms) {
-        const ps = points.filter((p) => p.arm === arm);
-        if (ps.length === 0) continue;
-        const km = kaplanMeier(ps.map((p) => p.time), ps.map((p) => (p.reached ? 1 : 0)));
-        curves.push({ arm, ...km });
-      }
+      // the model's Kaplan–Meier estimates (computed once in analyzeProtocol), drawn per arm
+      const curves: KaplanMeierCurveInput[] = analysis.arms
+        .map((a) => ({ arm: a.arm, km: metric === 'epochs' ? a.kmEpochs : a.kmSeconds }))
+        .filter((x) => x.km !== null && x.km.n > 0)
+        .map((x) => ({ arm: x.arm, ...x.km!.curve }));
       if (curves.length === 0) continue;
       out.push({
         caveat: null,
@@ -152,9 +146,9 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     out.push({
       caveat: null,
       name: `${protocol}-test-error`, protocol,
-      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${RESNET20_PAPER_TEST_ERROR}%` +
+      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${+(100 * PAPER_TEST_ERROR).toFixed(2)}%` +
         (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
-      figure: testErrorFigure(pr.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged'), {
+      figure: testErrorFigure(pr.filter((r) => isFinished(r) && r.status !== 'diverged'), {
         ...common, originalStudy, title: `${protocol}: final test error of ResNet-20${stops ? ' (at the stop)' : ''}`,
       }),
     });
@@ -172,6 +166,6 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
  * @param runs runs from loadResults
  * @param epochs their epoch records
  */
-export function reportFigures(runs: readonly RunRecord[], epochs: readonly EpochRecord[]): ReportFigure[] {
-  return protocolOrder(runs.map((r) => r.protocol)).flatMap((p) => protocolFigures(p, runs, epochs));
+export function reportFigures(runs: readonly RunRecord[], epochs: readonly EpochRecord[], analyses?: readonly ProtocolAnalysis[]): ReportFigure[] {
+  return protocolOrder(runs.map((r) => r.protocol)).flatMap((p) => protocolFigures(p, runs, epochs, analyses?.find((a) => a.protocol === p)));
 }

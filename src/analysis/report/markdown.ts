@@ -7,45 +7,13 @@ import type { ExportResult } from '../charts/export';
 import {
   ORIGINAL_STUDY, PAPER_TEST_ERROR,
   type ArmAnalysis, type LogRankSummary, type MeasureComparison, type ProtocolAnalysis, type SampleSummary, type SurvivalSummary,
-} from './analysis';
+} from '../model';
 import type { ReportFigure } from './figures';
+import { originalStudyMarkdown } from './original';
+import { ci, DASH, fmt, fmtP, fmtPct, markdownTable as table, pctTarget, powerCells, welchCells } from '../format';
 
-const DASH = '–';
-
-/** Fixed decimals; a dash for null. */
-export function fmt(x: number | null | undefined, digits = 2): string {
-  if (x === null || x === undefined || Number.isNaN(x)) return DASH;
-  if (x === Infinity) return '∞';
-  if (x === -Infinity) return '−∞';
-  return x.toFixed(digits);
-}
-
-/** p-value with 3 significant digits (e.g. 0.0551, 4.91e-11). */
-export function fmtP(p: number | null | undefined): string {
-  if (p === null || p === undefined || Number.isNaN(p)) return DASH;
-  if (p === 0) return '0 (< 1e-300)';
-  return p >= 1e-3 ? p.toPrecision(3) : p.toExponential(2);
-}
-
-/** A fraction as a percentage with 2 decimals. */
-export function fmtPct(x: number | null | undefined, digits = 2): string {
-  return x === null || x === undefined || Number.isNaN(x) ? DASH : `${(100 * x).toFixed(digits)}%`;
-}
-
-/** `[lo, hi]`; a missing lower bound prints as NA, a missing upper bound as "not reached" (Kaplan–Meier band that never crosses 0.5). */
-function ci(lo: number | null | undefined, hi: number | null | undefined, f: (x: number | null) => string): string {
-  const show = (v: number | null | undefined, missing: string) => (v === null || v === undefined ? missing : f(v));
-  return `[${show(lo, 'NA')}, ${show(hi, 'not reached')}]`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const esc = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [`| ${header.map(esc).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
-}
-
-function pctTarget(t: number | null): string {
-  return t === null ? 'the target' : `${+(t * 100).toFixed(2)}%`;
-}
+export { fmt, fmtP, fmtPct } from '../format';
+export { originalStudyMarkdown } from './original';
 
 function sampleCells(s: SampleSummary | null, digits: number): string[] {
   if (!s) return [DASH, DASH, DASH];
@@ -123,12 +91,6 @@ function logRankMarkdown(tests: LogRankSummary[]): string {
   return out.join('\n');
 }
 
-function measureUnit(m: MeasureComparison['measure']): { scale: number; digits: number; unit: string } {
-  if (m === 'final test error') return { scale: 100, digits: 3, unit: ' pp' };
-  if (m === 'seconds to target') return { scale: 1, digits: 1, unit: ' s' };
-  return { scale: 1, digits: 2, unit: ' epochs' };
-}
-
 /**
  * The heading line put above a protocol's tests when its runs deviate from the protocol's setup
  * (`setupDeviations`): "Not interpretable: these runs deviate from the protocol (...)"; null otherwise.
@@ -166,22 +128,17 @@ export function comparisonsMarkdown(p: ProtocolAnalysis): string {
     '',
   );
   const rows = p.comparisons.map((c) => {
-    const u = measureUnit(c.measure);
     const notes: string[] = [];
     if (c.censoredExcludedA + c.censoredExcludedB > 0) notes.push(`${c.censoredExcludedA} + ${c.censoredExcludedB} censored runs excluded (naive)`);
     if (c.welchNote) notes.push(`Welch: ${c.welchNote}`);
     if (c.hedgesNote && c.hedgesNote !== c.welchNote) notes.push(`Hedges: ${c.hedgesNote}`);
     if (c.mannWhitneyNote && c.mannWhitneyNote !== c.welchNote) notes.push(`Mann–Whitney: ${c.mannWhitneyNote}`);
-    const w = c.welch;
     const h = c.hedges;
     const m = c.mannWhitney;
-    const v = (x: number) => fmt(x * u.scale, u.digits);
+    const w = welchCells(c);
     return [
       c.measure, `${c.armA} − ${c.armB}`, String(c.nA), String(c.nB),
-      w ? `${v(w.meanA)} vs ${v(w.meanB)}` : DASH,
-      w ? `${v(w.meanDifference)}${u.unit}` : DASH,
-      w ? ci(w.ci[0], w.ci[1], (x) => v(x as number)) : DASH,
-      w ? fmt(w.t, 2) : DASH, w ? fmt(w.df, 1) : DASH, w ? fmtP(w.p) : DASH,
+      w.means, w.difference, w.ci, w.t, w.df, w.p,
       h ? `${fmt(h.g, 2)} ${ci(h.ci[0], h.ci[1], (x) => fmt(x, 2))}` : DASH,
       m ? fmt(m.u, 1) : DASH, m ? fmtP(m.p) : DASH,
       notes.join('; '),
@@ -190,6 +147,25 @@ export function comparisonsMarkdown(p: ProtocolAnalysis): string {
   out.push(table(['measure', 'arms (A − B)', 'nA', 'nB', 'means', 'mean difference', 'Welch 95% CI', 'Welch t', 'df', 'Welch p', "Hedges' g [95% CI]", 'Mann–Whitney U', 'MW p', 'note'], rows));
   out.push('', 'Test error differences are in percentage points (pp).');
   return out.join('\n');
+}
+
+/**
+ * Power of the Welch tests: from the arms' sample SDs, the smallest difference the present runs
+ * detect with 80% power and the runs per arm the observed (and the original study's) difference needs.
+ */
+export function powerMarkdown(p: ProtocolAnalysis): string {
+  if (p.comparisons.length === 0) return 'No power analysis: fewer than two arms with finished runs.';
+  const rows = p.comparisons.map((c) => {
+    const w = powerCells(c);
+    return [c.measure, `${c.armA} − ${c.armB}`, w.sds, w.detectable, w.forObserved, w.forReference, c.powerNote ?? ''];
+  });
+  return [
+    'Power of the two-sided Welch t-test at alpha 0.05 (noncentral t, Welch–Satterthwaite df for equal runs per arm; R `power.t.test(strict = TRUE)` when the SDs are equal), ' +
+    'taking the arms\' sample SDs as the true ones: the smallest difference that the present runs per arm detect with 80% power, and the runs (seeds) per arm that the observed difference ' +
+    'and the original study\'s difference need for 80% power. With few runs the SDs, and so these figures, are rough. Time measures use the runs that reached the target only.',
+    '',
+    table(['measure', 'arms (A − B)', 'SD A / SD B', 'detectable with 80% power', 'runs per arm for the observed difference', "runs per arm for the original study's difference", 'note'], rows),
+  ].join('\n');
 }
 
 /**
@@ -223,68 +199,6 @@ export function paperComparisonMarkdown(p: ProtocolAnalysis): string {
     return [a.arm, String(t.n), fmtPct(t.mean), ci(t.ci[0], t.ci[1], (x) => fmtPct(x)), `${fmt(100 * (t.mean - t.mu), 3)} pp`, fmt(t.t, 2), fmtP(t.p), t.note ?? ''];
   });
   out.push(table(['arm', 'n', 'mean test error', '95% CI', `difference from ${fmtPct(PAPER_TEST_ERROR)}`, 't', 'p', 'note'], rows));
-  return out.join('\n');
-}
-
-function findArm(ps: ProtocolAnalysis[], protocol: string, pick: (a: ArmAnalysis) => boolean): { p: ProtocolAnalysis; a: ArmAnalysis } | null {
-  const p = ps.find((x) => x.protocol === protocol);
-  const a = p?.arms.find(pick);
-  return p && a ? { p, a } : null;
-}
-
-/** Side-by-side table of the original study's figures and ours (n and CIs on both sides). */
-export function originalStudyMarkdown(ps: ProtocolAnalysis[]): string {
-  const originalN = ORIGINAL_STUDY.n === null ? 'not reported' : String(ORIGINAL_STUDY.n);
-  const rows: string[][] = [];
-  const kmRow = (label: string, orig: number, protocol: string, arm: string, target: number) => {
-    const f = findArm(ps, protocol, (a) => a.arm === arm);
-    let ours: string[];
-    if (!f || f.a.n + f.a.failed + f.a.running === 0) ours = [DASH, `no ${protocol} runs of arm ${arm} in this store`, DASH];
-    else if (f.p.target !== target) ours = [DASH, `${protocol} runs here have target ${pctTarget(f.p.target)}, not ${pctTarget(target)}`, DASH];
-    else if (!f.a.kmEpochs) ours = ['0', `no finished runs of ${arm}`, DASH];
-    else {
-      const k = f.a.kmEpochs;
-      ours = [String(k.n), k.median === null ? `not reached (${k.events} of ${k.n} reached it)` : `${fmt(k.median, 1)} (Kaplan–Meier)` +
-        (f.a.epochs ? `; naive median of the ${f.a.epochs.n} that reached it: ${fmt(f.a.epochs.median, 1)}` : ''), ci(k.lower, k.upper, (v) => fmt(v, 1))];
-    }
-    rows.push([label, `${orig}`, originalN, 'not reported', ...ours]);
-  };
-  kmRow('median epochs to 85% validation accuracy, constant 0.1 / step schedule', ORIGINAL_STUDY.medianEpochsTo85.step, 'race-to-85', 'step', 0.85);
-  kmRow('median epochs to 85% validation accuracy, SGDR (cycle 1 epoch)', ORIGINAL_STUDY.medianEpochsTo85.cosine, 'race-to-85', 'cosine', 0.85);
-  const accRow = (label: string, orig: string, arm: string) => {
-    const f = findArm(ps, 'full-182', (a) => a.arm === arm);
-    let ours: string[];
-    if (!f || !f.a.testError) ours = [DASH, f && f.a.n > 0 ? `no ${arm} run with a final test accuracy` : `no full-182 runs of arm ${arm} in this store`, DASH];
-    else {
-      const t = f.a.testError;
-      ours = [String(t.n), `${fmtPct(1 - t.mean)} (error ${fmtPct(t.mean)})`, t.ci ? `${ci(1 - t.ci[1], 1 - t.ci[0], (v) => fmtPct(v))} (error ${ci(t.ci[0], t.ci[1], (v) => fmtPct(v))})` : 'n = 1: no CI'];
-    }
-    rows.push([label, orig, originalN, 'not reported', ...ours]);
-  };
-  accRow('mean test accuracy after 182 epochs, SGDR cycle 7 epochs', `${fmtPct(ORIGINAL_STUDY.meanTestAccuracy[7])} (error ${fmtPct(1 - ORIGINAL_STUDY.meanTestAccuracy[7])})`, 'cosine-7');
-  accRow('mean test accuracy after 182 epochs, SGDR cycle 14 epochs', `${fmtPct(ORIGINAL_STUDY.meanTestAccuracy[14])} (error ${fmtPct(1 - ORIGINAL_STUDY.meanTestAccuracy[14])})`, 'cosine-14');
-  {
-    const f = findArm(ps, 'full-182', (a) => a.arm === 'step');
-    const t = f?.a.testError;
-    rows.push(['test error of ResNet-20, step schedule (ResNet paper, He et al. 2016)', fmtPct(PAPER_TEST_ERROR), 'not reported', 'not reported',
-      ...(t ? [String(t.n), fmtPct(t.mean), t.ci ? ci(t.ci[0], t.ci[1], (v) => fmtPct(v)) : 'n = 1: no CI'] : [DASH, 'no full-182 runs of arm step in this store', DASH])]);
-  }
-  const out = [table(['quantity', 'original', 'original n', 'original 95% CI', 'ours: n', 'ours: estimate', 'ours: 95% CI'], rows)];
-  for (const name of ['race-to-85', 'full-182']) {
-    const p = ps.find((x) => x.protocol === name);
-    if (p?.deviations.length) out.push('', `Caution: the ${name} runs in this store deviate from the protocol (${p.deviations.join('; ')}), so their rows above are not a like-for-like comparison.`);
-  }
-  out.push('', `The original study (${ORIGINAL_STUDY.title}) reported these medians and means without run counts or confidence intervals that this workspace has; ` +
-    'ours are Kaplan–Meier medians with their 95% CI (censored runs included) and means with Student-t 95% CIs.');
-  const quick = ps.find((x) => x.protocol === 'quick');
-  if (quick) {
-    const parts = quick.arms.filter((a) => a.kmEpochs).map((a) => `${a.arm}: ${a.kmEpochs!.median === null ? 'not reached' : fmt(a.kmEpochs!.median, 1)} ${ci(a.kmEpochs!.lower, a.kmEpochs!.upper, (v) => fmt(v, 1))} (n = ${a.kmEpochs!.n})`);
-    if (parts.length) {
-      out.push('', `For orientation only, not comparable with the 85% figures: the quick protocol (embedded ${quick.setup.dataset}, ` +
-        `${quick.setup.trainFraction !== null ? `train fraction ${quick.setup.trainFraction}, ` : ''}target ${pctTarget(quick.target)}, at most ${quick.setup.maxEpochs ?? '?'} epochs) ` +
-        `has Kaplan–Meier median epochs to target ${parts.join('; ')}.`);
-    }
-  }
   return out.join('\n');
 }
 
@@ -370,6 +284,7 @@ export function reportMarkdown(analyses: ProtocolAnalysis[], opts: ReportMarkdow
     if (p.target !== null) out.push('', `### Time to ${pctTarget(p.target)}: Kaplan–Meier and log-rank`, '', survivalMarkdown(p));
     const warn = notInterpretableHeading(p);
     out.push('', `### Between-arm tests${warn ? ' (not interpretable: these runs deviate from the protocol)' : ''}`, '', comparisonsMarkdown(p));
+    out.push('', '### Power', '', powerMarkdown(p));
     out.push('', `### Final test error vs the ResNet paper's ${fmtPct(PAPER_TEST_ERROR)}${warn ? ' (not tested: these runs deviate from the protocol)' : ''}`, '', paperComparisonMarkdown(p));
     const figs = (opts.figures ?? []).filter((f) => f.protocol === p.protocol);
     if (figs.length && opts.files) {

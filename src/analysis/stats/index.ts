@@ -22,3 +22,7 @@ export type { LogRankGroup, LogRankOptions, LogRankResult } from './logRankTest'
 export { describe } from './describe';
 export type { DescribeResult } from './describe';
 export { studentTCdf, studentTSf, studentTQuantile, normalCdf, normalSf, normalQuantile, chiSquareSf } from './distributions';
+export { tTestPower, tTestSampleSize, tTestDetectableDifference } from './power';
+export type { PowerOptions } from './power';
+export { quantile, meanInterval } from './interval';
+export type { MeanInterval } from './interval';

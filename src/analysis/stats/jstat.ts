@@ -21,6 +21,10 @@ export interface JStatSubset {
   chisquare: {
     cdf(x: number, dof: number): number;
   };
+  /** Noncentral t: cdf by the series of Lenth (1989, AS 243 form) on jStat.ibeta (~1e-7 relative). */
+  noncentralt: {
+    cdf(x: number, dof: number, ncp: number): number;
+  };
   /** log Gamma(x), SPECFUN algorithm (Zhang & Jin 1996); accurate to ~1e-15 absolute. */
   loggam(x: number): number;
 }

@@ -1,161 +1,32 @@
 /**
- * The statistical analysis behind reports/report.md and notebook 04, as plain data: per-arm
+ * The one analysis model of the workspace: every number that the CLI text (`npm start`,
+ * `npm run analyze`), reports/report.md, the figures, the danfo frames and the notebooks show is
+ * computed here, once, and those views only render it. As plain data: per-arm
  * summaries, naive (censored runs excluded) and censoring-aware (Kaplan–Meier, log-rank) time to
  * target, between-arm tests (Welch t, Hedges' g, Mann–Whitney U) and each arm's test error against
  * the ResNet paper's 8.75%. Every quantity that cannot be computed (too few runs, all censored, an
  * arm without runs) carries a sentence saying why instead of a NaN.
  */
 import { PROTOCOLS, type ProtocolSpec } from '../../runs/protocols';
+import type { ArmAnalysis, LogRankSummary, Measure, MeasureComparison, PowerSummary, ProtocolAnalysis, SampleSummary, SurvivalSummary } from './types';
 import type { EpochRecord, RunRecord } from '../../runs/types';
 import { timeToTargetPoints } from '../charts/timeToTarget';
 import { describe as describeSample } from '../stats/describe';
-import { hedgesG, type HedgesGResult } from '../stats/hedgesG';
+import { hedgesG } from '../stats/hedgesG';
 import { kaplanMeier } from '../stats/kaplanMeier';
-import { logRankTest, type LogRankResult } from '../stats/logRankTest';
-import { mannWhitneyU, type MannWhitneyUResult } from '../stats/mannWhitneyU';
+import { logRankTest } from '../stats/logRankTest';
+import { mannWhitneyU } from '../stats/mannWhitneyU';
 import { oneSampleTTest, type OneSampleTTestResult } from '../stats/oneSampleTTest';
-import { welchTTest, type WelchTTestResult } from '../stats/welchTTest';
+import { welchTTest } from '../stats/welchTTest';
+import { tTestDetectableDifference, tTestSampleSize } from '../stats/power';
+import { protocolDeviations, protocolOrder } from './deviations';
+import { finalTestError, isFinished, PAPER_TEST_ERROR, REFERENCE_DIFFERENCES } from './reference';
 
-/**
- * The figures this reproduction is compared with. The original study ("How to train your neural
- * network", 2018, fastai) reported medians and means only: its numbers of runs and confidence
- * intervals are not available to this workspace, so they are reported as such (null).
- */
-export const ORIGINAL_STUDY = {
-  title: 'How to train your neural network (2018)',
-  /** Median epochs to 85% validation accuracy: the constant-0.1 / step arm and SGDR (cycle 1 epoch). */
-  medianEpochsTo85: { step: 30.5, cosine: 21 } as Record<string, number>,
-  /** Mean final test accuracy after 182 epochs by SGDR cycle length (epochs). */
-  meanTestAccuracy: { 7: 0.9098, 14: 0.911 } as Record<number, number>,
-  /** Runs per arm and confidence intervals of the original figures: not reported. */
-  n: null as number | null,
-  ci: null as [number, number] | null,
-} as const;
+export * from './reference';
+export * from './deviations';
+export * from './types';
 
-/** ResNet-20 test error on CIFAR-10 in He et al. (2016), Table 6, as a fraction. */
-export const PAPER_TEST_ERROR = 0.0875;
 
-const FINISHED = new Set(['completed', 'censored', 'diverged']);
-
-/** Summary of a sample, or null with the reason when empty. */
-export interface SampleSummary {
-  n: number;
-  mean: number;
-  median: number;
-  /** null when n = 1. */
-  sd: number | null;
-  min: number;
-  max: number;
-}
-
-/** Kaplan–Meier median time to target of one arm. */
-export interface SurvivalSummary {
-  /** Runs in the estimate (reached + censored). */
-  n: number;
-  events: number;
-  censored: number;
-  /** Median (first time the curve is <= 0.5) and its 95% CI (log-transformed Greenwood band, R's default); null = not reached. */
-  median: number | null;
-  lower: number | null;
-  upper: number | null;
-  /** Largest censoring time (the budget of censored runs), null when nothing is censored. */
-  maxCensorTime: number | null;
-  /** Why the median (or a bound) is missing, when it is. */
-  note: string | null;
-}
-
-export interface ArmAnalysis {
-  protocol: string;
-  arm: string;
-  /** The arm's schedule in words (from the protocol), '' when unknown. */
-  description: string;
-  /** Finished runs (completed, censored, diverged). */
-  n: number;
-  reached: number;
-  censored: number;
-  diverged: number;
-  failed: number;
-  running: number;
-  target: number | null;
-  /** Epochs / training seconds to target among runs that reached it (naive: censored runs excluded). */
-  epochs: SampleSummary | null;
-  seconds: SampleSummary | null;
-  /** Final test error (fraction) of finished, non-diverged runs, with the t interval of the mean. */
-  testError: (SampleSummary & { ci: [number, number] | null }) | null;
-  /** One-sample t-test of the test error against {@link PAPER_TEST_ERROR}; null with `testErrorNote` when not possible. */
-  testErrorVsPaper: OneSampleTTestResult | null;
-  testErrorNote: string | null;
-  /** Kaplan–Meier medians (epochs, seconds), null with a note when the arm has no usable runs. */
-  kmEpochs: SurvivalSummary | null;
-  kmSeconds: SurvivalSummary | null;
-  /** Runs not in the survival analysis and why (running, failed, diverged). */
-  survivalExcluded: string[];
-  /** Sentences about the arm (no runs, all censored, ...). */
-  notes: string[];
-}
-
-export type Measure = 'epochs to target' | 'seconds to target' | 'final test error';
-
-/** Between-arm tests on one measure (A - B). */
-export interface MeasureComparison {
-  measure: Measure;
-  armA: string;
-  armB: string;
-  nA: number;
-  nB: number;
-  /** Finished runs of A / B left out because they never reached the target (time measures only). */
-  censoredExcludedA: number;
-  censoredExcludedB: number;
-  welch: WelchTTestResult | null;
-  welchNote: string | null;
-  hedges: HedgesGResult | null;
-  hedgesNote: string | null;
-  mannWhitney: MannWhitneyUResult | null;
-  mannWhitneyNote: string | null;
-}
-
-export interface LogRankSummary {
-  metric: 'epochs' | 'seconds';
-  arms: string[];
-  result: LogRankResult | null;
-  note: string | null;
-}
-
-export interface ProtocolAnalysis {
-  protocol: string;
-  /** The protocol's definition when it is a known protocol. */
-  spec: ProtocolSpec | null;
-  target: number | null;
-  stopAtTarget: boolean | null;
-  /** Data / budget of the runs (from the first run's configuration). */
-  setup: { dataset: string; trainFraction: number | null; maxEpochs: number | null; batchSize: number | null; validationCount: number | null; testCount: number | null | undefined };
-  runs: number;
-  /** How the runs' setup differs from the protocol's definition (shorter, subset data, fewer seeds): sentences. */
-  deviations: string[];
-  /**
-   * The deviations that change what is measured (epoch budget, data, train fraction, target; not
-   * the number of seeds): when there are any, the protocol's p-values and the comparison with the
-   * paper's 8.75% are not interpretable as tests of the protocol's question.
-   */
-  setupDeviations: string[];
-  /** Short form of `setupDeviations` for figure subtitles, e.g. "runs of 2 epochs on cifar-10-subset — not the full-182 protocol"; null when none. */
-  deviationCaveat: string | null;
-  arms: ArmAnalysis[];
-  comparisons: MeasureComparison[];
-  logRank: LogRankSummary[];
-  notes: string[];
-}
-
-/** Protocols in report order: the known ones first (race-to-85, full-182, quick), then others by name. */
-export function protocolOrder(names: Iterable<string>): string[] {
-  const known = Object.keys(PROTOCOLS);
-  return [...new Set(names)].sort((a, b) => {
-    const ia = known.indexOf(a);
-    const ib = known.indexOf(b);
-    if (ia >= 0 || ib >= 0) return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib);
-    return a.localeCompare(b);
-  });
-}
 
 function summary(x: number[]): SampleSummary | null {
   if (x.length === 0) return null;
@@ -184,7 +55,7 @@ function survival(arm: string, points: { time: number; reached: boolean }[], uni
     note = `${which} of the median cannot be estimated from ${plural(points.length, 'run')} (the 95% band does not cross 0.5)`;
   }
   return {
-    n: km.n, events: km.nEvents, censored: km.nCensored,
+    curve: km, n: km.n, events: km.nEvents, censored: km.nCensored,
     median: km.median.estimate, lower: km.median.lower, upper: km.median.upper, maxCensorTime, note,
   };
 }
@@ -193,13 +64,9 @@ function armDescription(spec: ProtocolSpec | null, arm: string): string {
   return spec?.arms.find((a) => a.name === arm)?.description ?? '';
 }
 
-function finalTestError(r: RunRecord): number | null {
-  return r.status !== 'diverged' && r.finalTestAccuracy !== null && FINISHED.has(r.status) ? 1 - r.finalTestAccuracy : null;
-}
-
 function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], epochs: readonly EpochRecord[]): ArmAnalysis {
   const all = runs.filter((r) => r.arm === arm);
-  const done = all.filter((r) => FINISHED.has(r.status));
+  const done = all.filter((r) => isFinished(r));
   const reachedRuns = done.filter((r) => r.epochsToTarget !== null);
   const target = all[0]?.target ?? spec?.target ?? null;
   const notes: string[] = [];
@@ -238,7 +105,7 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
   const finished = done.filter((r) => r.status !== 'diverged');
   const pe = timeToTargetPoints(finished, 'epochs', epochs);
   const ps = timeToTargetPoints(finished, 'seconds', epochs);
-  const survivalExcluded = all.filter((r) => !FINISHED.has(r.status) || r.status === 'diverged').map((r) => `${r.runId} (${r.status})`);
+  const survivalExcluded = all.filter((r) => !isFinished(r) || r.status === 'diverged').map((r) => `${r.runId} (${r.status})`);
   ps.excluded.forEach((e) => survivalExcluded.push(`${e.runId} (seconds: ${e.reason})`));
   return {
     ...base,
@@ -251,8 +118,30 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
   };
 }
 
-function compare(measure: Measure, armA: string, armB: string, runs: RunRecord[]): MeasureComparison {
-  const pick = (arm: string) => runs.filter((r) => r.arm === arm && FINISHED.has(r.status));
+/** Power summary of a comparison (see {@link PowerSummary}); a sentence when it cannot be computed. */
+function powerOf(protocol: string, measure: Measure, xa: number[], xb: number[]): { power: PowerSummary | null; note: string | null } {
+  if (xa.length < 2 || xb.length < 2) return { power: null, note: 'not computed: need at least 2 runs per arm for the SDs' };
+  const sdA = describeSample(xa).sd!;
+  const sdB = describeSample(xb).sd!;
+  if (!(sdA > 0) || !(sdB > 0)) return { power: null, note: 'not computed: an arm has no spread (SD 0)' };
+  const o = { alpha: 0.05, sdB };
+  const n = Math.min(xa.length, xb.length);
+  const observedDifference = describeSample(xa).mean - describeSample(xb).mean;
+  const ref = REFERENCE_DIFFERENCES.find((r) => r.protocol === protocol && r.measure === measure);
+  return {
+    power: {
+      alpha: 0.05, power: 0.8, sdA, sdB, n,
+      detectableDifference: tTestDetectableDifference(n, sdA, 0.8, o),
+      observedDifference,
+      runsForObserved: observedDifference === 0 ? null : tTestSampleSize(observedDifference, sdA, 0.8, o),
+      reference: ref ? { difference: ref.difference, label: ref.label, runs: tTestSampleSize(ref.difference, sdA, 0.8, o) } : null,
+    },
+    note: observedDifference === 0 ? 'the observed difference is 0: no run count detects it' : null,
+  };
+}
+
+function compare(protocol: string, measure: Measure, armA: string, armB: string, runs: RunRecord[]): MeasureComparison {
+  const pick = (arm: string) => runs.filter((r) => r.arm === arm && isFinished(r));
   const value = (r: RunRecord): number | null =>
     measure === 'epochs to target' ? r.epochsToTarget : measure === 'seconds to target' ? r.secondsToTarget : finalTestError(r);
   const a = pick(armA);
@@ -271,7 +160,11 @@ function compare(measure: Measure, armA: string, armB: string, runs: RunRecord[]
   const out: MeasureComparison = {
     measure, armA, armB, nA: xa.length, nB: xb.length, censoredExcludedA, censoredExcludedB,
     welch: null, welchNote: few(2), hedges: null, hedgesNote: few(2), mannWhitney: null, mannWhitneyNote: few(1),
+    power: null, powerNote: null,
   };
+  const pw = powerOf(protocol, measure, xa, xb);
+  out.power = pw.power;
+  out.powerNote = pw.note;
   if (!out.welchNote) {
     out.welch = welchTTest(xa, xb);
     out.welchNote = out.welch.note ?? null;
@@ -292,7 +185,11 @@ function compare(measure: Measure, armA: string, armB: string, runs: RunRecord[]
   return out;
 }
 
-/** Arm pairs (A, B) with the step schedule as B when present (differences read "SGDR - step"). */
+/**
+ * Arm pairs (A, B) in the one direction every view uses: protocol order (A before B), the step
+ * schedule always as B (differences read "SGDR - step"). E.g. [cosine-7, cosine-14, step] gives
+ * (cosine-7, cosine-14), (cosine-7, step), (cosine-14, step).
+ */
 export function armPairs(arms: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < arms.length; i++) {
@@ -304,7 +201,7 @@ export function armPairs(arms: string[]): [string, string][] {
 }
 
 function logRank(metric: 'epochs' | 'seconds', arms: string[], runs: RunRecord[], epochs: readonly EpochRecord[]): LogRankSummary {
-  const finished = runs.filter((r) => FINISHED.has(r.status) && r.status !== 'diverged');
+  const finished = runs.filter((r) => isFinished(r) && r.status !== 'diverged');
   const { points } = timeToTargetPoints(finished, metric, epochs);
   const groups = arms.map((arm) => points.filter((p) => p.arm === arm)).filter((g) => g.length > 0);
   const used = arms.filter((arm) => points.some((p) => p.arm === arm));
@@ -317,72 +214,6 @@ function logRank(metric: 'epochs' | 'seconds', arms: string[], runs: RunRecord[]
   } catch (e) {
     return { metric, arms: used, result: null, note: `not computed: ${(e as Error).message.replace(/^logRankTest: /, '')}` };
   }
-}
-
-/** How a protocol's runs deviate from its definition; see {@link protocolDeviations}. */
-export interface ProtocolDeviations {
-  /** Every deviation, as sentence parts (epochs, data, train fraction, target, seeds). */
-  deviations: string[];
-  /** Those that change what is measured (all but the number of seeds). */
-  setupDeviations: string[];
-  /**
-   * One line for figure subtitles when there are setup deviations, e.g. "runs of at most 2 epochs
-   * (not 182) on cifar-10-subset, train fraction 0.5 — not the full-182 protocol"; else null.
-   */
-  caveat: string | null;
-}
-
-/**
- * Compares one protocol's runs (their first run's configuration, and runs per arm) with the
- * protocol's definition. Unknown protocols and empty run lists have no deviations.
- * @param protocol protocol name
- * @param runs runs (only those of `protocol` are used)
- */
-export function protocolDeviations(protocol: string, runs: readonly RunRecord[]): ProtocolDeviations {
-  const spec = PROTOCOLS[protocol] ?? null;
-  const pr = runs.filter((r) => r.protocol === protocol);
-  const none: ProtocolDeviations = { deviations: [], setupDeviations: [], caveat: null };
-  if (!spec || pr.length === 0) return none;
-  const configured = (pr[0].config ?? {}) as Record<string, unknown>;
-  const data = (configured.data ?? {}) as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  const target = pr[0].target ?? spec.target ?? null;
-  const setup: string[] = [];
-  const short: string[] = [];
-  const maxEpochs = num(configured.maxEpochs);
-  const fraction = num(data.trainFraction);
-  const dataset = typeof data.dataset === 'string' ? data.dataset : null;
-  const otherData = spec.data === 'any' && dataset !== null && dataset !== 'cifar-10';
-  if (maxEpochs !== null && maxEpochs !== spec.maxEpochs) {
-    setup.push(`at most ${maxEpochs} epochs instead of the protocol's ${spec.maxEpochs}`);
-    short.push(`runs of at most ${maxEpochs} epoch${maxEpochs === 1 ? '' : 's'} (not ${spec.maxEpochs})`);
-  }
-  if (otherData) {
-    setup.push(`data ${dataset} instead of the full CIFAR-10`);
-    short.push(`on ${dataset}`);
-  }
-  if (fraction !== null && fraction !== spec.trainFraction) {
-    setup.push(`train fraction ${fraction} instead of ${spec.trainFraction}`);
-    short.push(`train fraction ${fraction}`);
-  }
-  if (target !== spec.target) {
-    const t = (x: number | null) => (x === null ? 'none' : `${+(x * 100).toFixed(2)}%`);
-    setup.push(`target ${target ?? 'none'} instead of ${spec.target ?? 'none'}`);
-    short.push(`target ${t(target)} (not ${t(spec.target)})`);
-  }
-  const deviations = [...setup];
-  const arms = [...new Set(pr.map((r) => r.arm))];
-  const perArm = Math.max(...arms.map((a) => pr.filter((r) => r.arm === a).length));
-  if (perArm < spec.seeds) deviations.push(`at most ${perArm} run${perArm === 1 ? '' : 's'} per arm instead of the protocol's ${spec.seeds}`);
-  let caveat: string | null = null;
-  if (setup.length) {
-    // "runs of at most 2 epochs (not 182) on cifar-10-subset, train fraction 0.5 — not the full-182 protocol"
-    let head = short[0].startsWith('runs of') ? short.shift()! : 'runs';
-    if (short[0]?.startsWith('on ')) head += ` ${short.shift()!}`;
-    const rest = short.length ? `${head === 'runs' ? ' with ' : ', '}${short.join(', ')}` : '';
-    caveat = `${head}${rest} — not the ${protocol} protocol`;
-  }
-  return { deviations, setupDeviations: setup, caveat };
 }
 
 /**
@@ -408,7 +239,7 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
   const present = arms.filter((a) => withRuns.includes(a));
   const comparisons: MeasureComparison[] = [];
   for (const [a, b] of armPairs(present)) {
-    for (const m of ['epochs to target', 'seconds to target', 'final test error'] as Measure[]) comparisons.push(compare(m, a, b, pr));
+    for (const m of ['epochs to target', 'seconds to target', 'final test error'] as Measure[]) comparisons.push(compare(protocol, m, a, b, pr));
   }
   const target = pr[0]?.target ?? spec?.target ?? null;
   const data = (configured.data ?? {}) as Record<string, unknown>;

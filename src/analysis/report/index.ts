@@ -5,19 +5,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveResultsLocation } from '../runs/location';
-import { PROTOCOLS } from '../runs/protocols';
-import { isPostgresUrl, openResultsStore, redactLocation } from '../runs/store';
-import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from './charts/export';
-import { loadResults, type LoadedResults } from './results';
-import { analyzeResults, type ProtocolAnalysis } from './report/analysis';
-import { reportFigures, type ReportFigure } from './report/figures';
-import { reportMarkdown } from './report/markdown';
+import { resolveResultsLocation } from '../../runs/location';
+import { PROTOCOLS } from '../../runs/protocols';
+import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
+import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
+import { loadResults, type LoadedResults } from '../results';
+import { analyzeResults, type ProtocolAnalysis } from '../model';
+import { reportFigures, type ReportFigure } from './figures';
+import { reportMarkdown } from './markdown';
 
-export * from './report/analysis';
-export * from './report/figures';
-export * from './report/markdown';
-export * from './report/notebook';
+export * from './figures';
+export * from './markdown';
+export * from './notebook';
 
 const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 /** Default chart formats: PNG and SVG (HTML pages inline plotly.js, 11 MB each; ask for them with formats). */
@@ -141,7 +140,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   checkScale(opts.scale);
   const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
-  const figures = reportFigures(loaded.runs, loaded.epochs);
+  const figures = reportFigures(loaded.runs, loaded.epochs, analyses);
   const reportDir = path.dirname(out);
   let files: Record<string, ExportResult> = {};
   let chartsNote: string | null = null;
