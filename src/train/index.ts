@@ -3,3 +3,4 @@ export * from './sgd';
 export * from './step';
 export * from './config';
 export * from './loop';
+export * from './throughput';
