@@ -226,7 +226,10 @@ def parameters_cell_index(nb, where):
 
 
 def read_parameters(nb, where):
-    """The parameters cell's index and its parameters (a dict name -> Parameter, in cell order)."""
+    """The parameters cell's index and its parameters (a dict name -> Parameter, in cell order);
+    (None, {}) for a notebook without a cell tagged parameters (it runs as it is)."""
+    if not any(PARAMETERS_TAG in (c.metadata.get("tags") or []) for c in nb.cells):
+        return None, {}
     index = parameters_cell_index(nb, where)
     params = {}
     source = nb.cells[index].source

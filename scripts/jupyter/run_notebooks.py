@@ -188,6 +188,9 @@ def plan(paths, cli):
 
 
 def print_parameters(path, values, sources, params):
+    if not params:
+        print("%s: no parameters cell" % shown(path))
+        return
     print("%s parameters:" % shown(path))
     width = max(len(n) for n in params)
     for name, p in params.items():
@@ -297,7 +300,7 @@ def main(argv=None):
         return 2
     if args.list_parameters:
         for path, _, _, _, _, params in plans:
-            print("%s:" % shown(path))
+            print("%s:%s" % (shown(path), "" if params else " no parameters cell"))
             for p in params.values():
                 headless = "" if p.headless is NO_VALUE else "  (headless: %s)" % ts_literal(p.headless)
                 print("  %s: %s = %s%s" % (p.name, type_text(p.members), ts_literal(p.default), headless))
