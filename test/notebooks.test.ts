@@ -170,7 +170,7 @@ describe('notebooks run headless with their default parameters', () => {
       assert.ok(text.includes(`parameters: {"protocol":"${config}","seeds":null,`), n);
       assert.match(text, new RegExp(`configuration ${config}: protocol ${protocol} with \\{"seeds":\\d,"maxEpochs":${epochs},"trainFraction":0\\.1\\}`), n);
       assert.match(text, /results store: a new temporary SQLite store/, n);
-      const estimate = text.search(/measured in this kernel: \d+ training images\/s, \d+ evaluated images\/s \([\w-]+\)\n[\s\S]*expected duration: (at most )?\d/);
+      const estimate = text.search(/measured in this kernel: \d+ training images\/s, \d+ evaluated images\/s, [\d.]+ s start-up \([\w-]+\)\n[\s\S]*expected duration: [\d.]+ (s|min)/);
       const firstEpoch = text.search(/\] epoch 1\/\d/);
       assert.ok(estimate >= 0 && estimate < firstEpoch, `${n}: the expected duration is printed before training`);
       assert.ok(text.includes(`${runs.length} runs, 0 already finished, ${runs.length} to train`), n);

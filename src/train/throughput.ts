@@ -19,6 +19,8 @@ export interface Throughput {
   trainImagesPerSecond: number;
   /** Evaluated images per second (inference mode, batches of 200). */
   evalImagesPerSecond: number;
+  /** Seconds to read the images and build the model and optimiser: the start-up of each run. */
+  setupSeconds: number;
   /** Timed training steps. */
   steps: number;
   batchSize: number;
@@ -43,6 +45,9 @@ export interface MeasureThroughputOptions {
  * Measures training and evaluation speed of ResNet in this process on the embedded CIFAR-10 subset's
  * images (speed does not depend on which images): `warmup` + `steps` SGD steps at lr 0.1, then one
  * evaluation pass. Takes ~5-10 s on one CPU core with the wasm engine (batch 128: ~1 s per step).
+ * The engine stays selected in this process. For a native GPU engine, TF_FORCE_GPU_ALLOW_GROWTH is
+ * set to true unless already set (TensorFlow then takes GPU memory as needed instead of all of it,
+ * so that worker processes forked afterwards, which inherit it, can share the GPU).
  * @returns images per second for training and for evaluation
  * @throws Error when the backend cannot be selected (see selectEngine)
  */
@@ -51,9 +56,15 @@ export async function measureThroughput(options: MeasureThroughputOptions = {}):
   const warmup = options.warmup ?? 2;
   const batchSize = options.batchSize ?? 128;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be an integer >= 1, got ${steps}`);
-  const engine = await selectEngine({ backend: options.backend ?? 'auto' });
+  const backend = options.backend ?? 'auto';
+  if ((backend === 'auto' || backend === 'tfjs-node-gpu') && process.env.TF_FORCE_GPU_ALLOW_GROWTH === undefined) {
+    process.env.TF_FORCE_GPU_ALLOW_GROWTH = 'true';
+  }
+  const engine = await selectEngine({ backend });
+  const t00 = performance.now();
   const raw = readCifar10File(path.join(EMBEDDED_DATA_DIR, 'data_batch_1.bin'));
   const state = createTrainState({ depth: options.depth ?? 20, seed: 0 });
+  const setupSeconds = (performance.now() - t00) / 1000;
   try {
     const rng = createRng(0);
     const buffer = new Float32Array(batchSize * 3072);
@@ -75,6 +86,7 @@ export async function measureThroughput(options: MeasureThroughputOptions = {}):
       backend: engine.backend,
       trainImagesPerSecond: (steps * batchSize) / trainSeconds,
       evalImagesPerSecond: evalSet.count / evalSeconds,
+      setupSeconds,
       steps,
       batchSize,
     };
@@ -97,18 +109,27 @@ export interface TrainingWork {
   workers: number;
 }
 
+/** Wall-clock seconds of {@link estimateTrainingSeconds}: a range. */
+export interface TrainingEstimate {
+  /** Every worker keeps the measured speed (no sharing of cores). */
+  low: number;
+  /** The workers together are no faster than one process (cores fully shared). */
+  high: number;
+}
+
 /**
  * Wall-clock seconds to train `work` at the measured speed `t`: each run takes
- * epochs x (trainImages / train speed + evalImages / eval speed), and the runs are spread over
- * `workers` processes that each keep the measured speed (optimistic when workers share cores: on the
- * 2-core development machine 2 workers together gave 1.25x the speed of one).
- * @returns seconds (0 when there is nothing to train)
+ * setupSeconds + epochs x (trainImages / train speed + evalImages / eval speed). `low` spreads
+ * the runs over `workers` processes that each keep the measured speed; `high` assumes they share
+ * it (one after the other). The truth lies between: on the idle 2-core development machine 2
+ * workers together gave 1.25x the speed of one, and a machine busy with other work gives less.
+ * @returns seconds ({low: 0, high: 0} when there is nothing to train)
  */
-export function estimateTrainingSeconds(work: TrainingWork, t: Throughput): number {
-  if (work.runs <= 0) return 0;
-  const perRun = work.epochs * (work.trainImages / t.trainImagesPerSecond + work.evalImages / t.evalImagesPerSecond);
+export function estimateTrainingSeconds(work: TrainingWork, t: Throughput): TrainingEstimate {
+  if (work.runs <= 0) return { low: 0, high: 0 };
+  const perRun = t.setupSeconds + work.epochs * (work.trainImages / t.trainImagesPerSecond + work.evalImages / t.evalImagesPerSecond);
   const parallel = Math.max(1, Math.min(work.workers, work.runs));
-  return Math.ceil(work.runs / parallel) * perRun;
+  return { low: Math.ceil(work.runs / parallel) * perRun, high: work.runs * perRun };
 }
 
 /** Seconds as "42 s", "12.5 min", "3.2 h" or "4.1 days". */
