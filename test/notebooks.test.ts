@@ -290,7 +290,12 @@ describe('committed notebooks', () => {
     assert.match(text, /wrote reports\/notebook-04\/report\.md/);
     assert.match(text, /Not interpretable: these runs deviate from the full-182 protocol/);
     assert.ok(text.includes('not the full-182 protocol'));
-    const code = nb.cells.filter((c) => c.cell_type === 'code');
-    code.forEach((c, i) => assert.equal(c.execution_count, i + 1, `code cell ${i} executed in order`));
+    // executed in order; the injected cell ran (a count) before it was kept as a raw cell
+    let count = 1;
+    nb.cells.forEach((c, i) => {
+      if (c.cell_type === 'code') assert.equal(c.execution_count, count++, `cell ${i} executed in order`);
+      else if (tagged(c, 'injected-parameters')) count++;
+    });
+    assert.ok(count > 20);
   });
 });
