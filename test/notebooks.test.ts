@@ -1,13 +1,20 @@
 /**
- * Executes notebooks/*.ipynb headless through scripts/jupyter/run-notebooks.sh (nbclient, tslab
- * kernel) with NOTEBOOK_SMOKE=1 (02 and 03 train a tiny configuration into their own temporary
- * store), RESULTS_DB = a temporary copy of data/example-results.sqlite (04's data) and REPORT_DIR a
- * temporary folder; outputs go to a temporary --output-dir, so the committed notebooks are never
- * overwritten. Checks that every notebook succeeds and that 04's outputs hold the tables and tests.
+ * The notebooks as parameterised documents (issue 12), executed headless through
+ * scripts/jupyter/run-notebooks.sh (nbclient, the real tslab kernel):
  *
- * Needs `npm run build` (dist/) and a python with jupyter_client + nbclient (JUPYTER_PYTHON,
- * default /usr/bin/python3); without it the suite fails, unless WS_ALLOW_MISSING=jupyter. Takes a few minutes (02 and
- * 03 train ResNet-20 for one short epoch per arm).
+ * - every -p is checked against the notebooks' parameters cells before any kernel starts: an
+ *   unknown name or a value of the wrong type is a one-line error and exit status 2;
+ * - all notebooks run with their headless defaults (02 and 03 train their small named
+ *   configurations into temporary stores; 04 analyses the committed example store), outputs into a
+ *   temporary --output-dir (the committed notebooks are never overwritten) and `report_dir` a
+ *   temporary folder;
+ * - an injected parameter changes what runs: 02 with `-p seeds 1 -p arms cosine -p max_epochs 1`
+ *   into a store of the test's own, read back with better-sqlite3 (not through the workspace);
+ * - the committed notebooks: one parameters cell each, no environment variables, outputs produced
+ *   by the headless defaults and free of absolute machine paths.
+ *
+ * Needs `npm run build` (dist/) and a python with jupyter_client + nbclient + nbformat
+ * (JUPYTER_PYTHON, default /usr/bin/python3): without them the tests fail. Takes a few minutes.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -15,32 +22,34 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireComponent } from './fixtures/components';
+import Database from 'better-sqlite3';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PY = process.env.JUPYTER_PYTHON || '/usr/bin/python3';
-const NOTEBOOKS = ['02-race-to-85.ipynb', '03-full-182.ipynb', '04-analysis.ipynb'];
-const EXAMPLE = path.join(ROOT, 'data', 'example-results.sqlite');
-
-function skipReason(): string | false {
-  const r = spawnSync(PY, ['-c', 'import jupyter_client, nbclient, nbformat'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `no Jupyter python: ${PY} lacks jupyter_client/nbclient (set JUPYTER_PYTHON)`;
-  return false;
-}
-const SKIP = requireComponent('jupyter', skipReason(), __filename);
+const SCRIPT = path.join(ROOT, 'scripts/jupyter/run-notebooks.sh');
+const NOTEBOOKS = ['01-learning-rate-schedules.ipynb', '02-race-to-85.ipynb', '03-full-182.ipynb', '04-analysis.ipynb'];
 
 interface NbOutput {
   output_type: string;
   text?: string | string[];
   data?: Record<string, string | string[]>;
 }
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  metadata?: { tags?: string[] };
+  outputs?: NbOutput[];
+  execution_count?: number | null;
+}
 interface Notebook {
-  cells: Array<{ cell_type: string; source: string | string[]; outputs?: NbOutput[]; execution_count?: number | null }>;
+  cells: Cell[];
 }
 
 const joined = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join('') : t ?? '');
+const readNb = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
+const tagged = (c: Cell, tag: string) => (c.metadata?.tags ?? []).includes(tag);
 
-/** Text of every output (streams, text/plain, text/markdown, text/html) of a notebook's code cells. */
+/** Text of every output (streams, text/plain, text/markdown, the start of text/html) of a notebook's code cells. */
 function outputsText(nb: Notebook): string {
   return nb.cells
     .flatMap((c) => c.outputs ?? [])
@@ -48,66 +57,141 @@ function outputsText(nb: Notebook): string {
     .join('\n');
 }
 
-describe('notebooks run headless (NOTEBOOK_SMOKE=1)', { skip: SKIP }, () => {
+/** Streams, text/plain and text/markdown only (what the notebook printed, without plotly.js). */
+function printedText(nb: Notebook): string {
+  return nb.cells.flatMap((c) => c.outputs ?? []).map((o) => [joined(o.text), joined(o.data?.['text/plain']), joined(o.data?.['text/markdown'])].join('\n')).join('\n');
+}
+
+function runNotebooks(args: string[], timeoutMinutes = 30) {
+  return spawnSync('bash', [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMinutes * 60_000, maxBuffer: 64 * 1024 * 1024 });
+}
+
+function requireJupyter(): void {
+  const r = spawnSync(PY, ['-c', 'import jupyter_client, nbclient, nbformat'], { encoding: 'utf8' });
+  assert.ok(!r.error && r.status === 0, `no Jupyter python: ${PY} lacks jupyter_client/nbclient/nbformat (Debian: python3-nbclient; or set JUPYTER_PYTHON)`);
+  assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run npm run build first (the notebooks import ../dist)');
+}
+
+describe('npm run notebooks: parameters are checked before anything runs', () => {
+  let tmp: string;
+  before(() => {
+    requireJupyter();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-params-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const bad: Array<[string, string[], RegExp]> = [
+    ['an unknown name', ['-p', 'seedz', '3'], /^error: unknown parameter seedz \(parameters of the notebooks: 01-learning-rate-schedules\.ipynb: iterations, .*02-race-to-85\.ipynb: protocol, seeds, /],
+    ['a number that is not one', ['02', '-p', 'seeds', 'three'], /^error: 02-race-to-85\.ipynb: parameter seeds must be number \| null, got 'three'$/],
+    ['a value outside a literal type', ['03', '-p', 'backend', 'gpu'], /^error: 03-full-182\.ipynb: parameter backend must be 'auto' \| 'wasm' \| 'tfjs-node' \| 'tfjs-node-gpu' \| 'cpu', got 'gpu'$/],
+    ['a boolean that is not one', ['04', '-p', 'allow_mixed_configs', 'yes'], /^error: 04-analysis\.ipynb: parameter allow_mixed_configs must be boolean, got 'yes'$/],
+    ['a parameter the given notebook lacks', ['01', '-p', 'seeds', '2'], /^error: unknown parameter seeds \(parameters of the notebooks: 01-learning-rate-schedules\.ipynb: iterations, iterations_per_epoch, lr, report_dir, formats\)$/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`${what}: one line on stderr, exit status 2, no notebook written`, () => {
+      const out = path.join(tmp, what.replace(/\W+/g, '-'));
+      const r = runNotebooks([...args, '--output-dir', out], 2);
+      assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], message);
+      assert.equal(r.stdout, '', 'nothing ran');
+      assert.ok(!fs.existsSync(out), 'no output folder');
+    });
+  }
+
+  it('--list-parameters prints every notebook\'s parameters with type, default and headless value', () => {
+    const r = runNotebooks(['--list-parameters'], 2);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^notebooks\/02-race-to-85\.ipynb:\n {2}protocol: string = 'race-to-85' {2}\(headless: 'race-demo'\)$/m);
+    assert.match(r.stdout, /^ {2}results: string \| null = 'data\/results\.sqlite' {2}\(headless: null\)$/m);
+    assert.match(r.stdout, /^ {2}protocol: string = 'full-182' {2}\(headless: 'full-182-demo'\)$/m);
+    assert.match(r.stdout, /^ {2}results: string \| null = null {2}\(headless: 'data\/example-results\.sqlite'\)$/m);
+  });
+});
+
+describe('notebooks run headless with their default parameters', () => {
   let tmp: string;
   let outDir: string;
   let result: ReturnType<typeof spawnSync>;
   const committed = new Map<string, string>();
-
   const userReport = path.join(ROOT, 'reports', 'report.md');
   let userReportBefore: string | null = null;
 
   before(() => {
+    requireJupyter();
     userReportBefore = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
-    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.js')), 'run npm run build first (the notebooks import ../dist)');
-    assert.ok(fs.existsSync(EXAMPLE), `${EXAMPLE} is missing`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-test-'));
     outDir = path.join(tmp, 'out');
-    const db = path.join(tmp, 'example-results.sqlite');
-    fs.copyFileSync(EXAMPLE, db);
     for (const n of NOTEBOOKS) committed.set(n, fs.readFileSync(path.join(ROOT, 'notebooks', n), 'utf8'));
-    result = spawnSync('bash', [path.join(ROOT, 'scripts/jupyter/run-notebooks.sh'), '--output-dir', outDir, '--timeout', '900', ...NOTEBOOKS.map((n) => path.join(ROOT, 'notebooks', n))], {
-      env: { ...process.env, NOTEBOOK_SMOKE: '1', RESULTS_DB: db, REPORT_DIR: path.join(tmp, 'reports') },
-      encoding: 'utf8',
-      timeout: 40 * 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    result = runNotebooks(['--output-dir', outDir, '-p', 'report_dir', path.join(tmp, 'reports')]);
   });
   after(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('every notebook executes without a failing cell', () => {
+  it('every notebook executes in order, with its parameters printed and the injected cell right after the parameters cell', () => {
     assert.equal(result.status, 0, `run-notebooks.sh failed (status ${result.status}, ${result.error ?? ''}):\n${result.stdout}\n${result.stderr}`);
+    const stdout = String(result.stdout);
+    assert.match(stdout, /^notebooks\/02-race-to-85\.ipynb parameters:\n {2}protocol += 'race-demo' {2}\(headless default; notebook default 'race-to-85'\)$/m);
+    assert.match(stdout, /^ {2}report_dir += '.*notebooks-test-.*reports' {2}\(-p; notebook default 'reports\/notebook-04'\)$/m);
+    assert.match(stdout, /^ok: 4 notebooks in [\d.]+ s$/m);
     for (const n of NOTEBOOKS) {
-      assert.match(String(result.stdout), new RegExp(`^ok\\s+.*${n.replace(/\./g, '\\.')}`, 'm'), n);
-      const nb = JSON.parse(fs.readFileSync(path.join(outDir, n), 'utf8')) as Notebook;
+      assert.match(stdout, new RegExp(`^ok\\s+notebooks/${n.replace(/\./g, '\\.')} \\([\\d.]+ s\\)`, 'm'), n);
+      const nb = readNb(path.join(outDir, n));
+      const p = nb.cells.findIndex((c) => tagged(c, 'parameters'));
+      assert.ok(p >= 0 && nb.cells.filter((c) => tagged(c, 'parameters')).length === 1, `${n}: one parameters cell`);
+      const injected = nb.cells[p + 1];
+      assert.ok(tagged(injected, 'injected-parameters') && injected.cell_type === 'code', `${n}: injected cell after the parameters cell`);
+      if (n.startsWith('01') || n.startsWith('04')) assert.match(joined(injected.source), /^report_dir = '.*reports'; \/\/ -p$/m, n);
       const code = nb.cells.filter((c) => c.cell_type === 'code');
       assert.ok(code.length > 3, n);
       code.forEach((c, i) => assert.equal(c.execution_count, i + 1, `${n}: code cell ${i} ran in order`));
     }
   });
 
-  it('the committed notebooks were not overwritten', () => {
+  it('the committed notebooks were not overwritten, reports/report.md untouched', () => {
     for (const n of NOTEBOOKS) assert.equal(fs.readFileSync(path.join(ROOT, 'notebooks', n), 'utf8'), committed.get(n), n);
+    const now = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
+    assert.equal(now, userReportBefore);
   });
 
-  it('02 and 03 trained their smoke configuration with a live chart', () => {
-    for (const [n, protocol] of [['02-race-to-85.ipynb', 'quick'], ['03-full-182.ipynb', 'full-182']]) {
-      const text = outputsText(JSON.parse(fs.readFileSync(path.join(outDir, n), 'utf8')) as Notebook);
-      assert.match(text, /NOTEBOOK_SMOKE=1: tiny smoke configuration/, n);
-      assert.match(text, new RegExp(`\\[${protocol} \\S+ seed 0\\] epoch 1/1`), n);
-      assert.match(text, /trained \d+, skipped 0 already finished, failed 0/, n);
+  it('02 and 03 trained their small named configuration, with the estimate before training and a live chart', () => {
+    const cases: Array<[string, string, string, string[], number]> = [
+      ['02-race-to-85.ipynb', 'race-demo', 'quick', ['step seed 0', 'step seed 1', 'cosine seed 0', 'cosine seed 1'], 2],
+      ['03-full-182.ipynb', 'full-182-demo', 'full-182', ['cosine-7 seed 0', 'cosine-14 seed 0', 'step seed 0'], 2],
+    ];
+    for (const [n, config, protocol, runs, epochs] of cases) {
+      const nb = readNb(path.join(outDir, n));
+      const injected = joined(nb.cells.find((c) => tagged(c, 'injected-parameters'))!.source);
+      assert.match(injected, new RegExp(`^protocol = '${config}'; // headless default$`, 'm'), n);
+      assert.match(injected, /^results = null; \/\/ headless default$/m, n);
+      const text = outputsText(nb);
+      assert.ok(text.includes(`parameters: {"protocol":"${config}","seeds":null,`), n);
+      assert.match(text, new RegExp(`configuration ${config}: protocol ${protocol} with \\{"seeds":\\d,"maxEpochs":${epochs},"trainFraction":0\\.1\\}`), n);
+      assert.match(text, /results store: a new temporary SQLite store/, n);
+      const estimate = text.search(/measured in this kernel: \d+ training images\/s, \d+ evaluated images\/s, [\d.]+ s start-up \([\w-]+\)\n[\s\S]*expected duration: [\d.]+ (s|min)/);
+      const firstEpoch = text.search(/\] epoch 1\/\d/);
+      assert.ok(estimate >= 0 && estimate < firstEpoch, `${n}: the expected duration is printed before training`);
+      assert.ok(text.includes(`${runs.length} runs, 0 already finished, ${runs.length} to train`), n);
+      for (const r of runs) assert.ok(text.includes(`[${protocol} ${r}] epoch ${epochs}/${epochs}`), `${n}: ${r}`);
+      assert.match(text, new RegExp(`trained ${runs.length}, skipped 0 already finished, failed 0 in `), n);
       assert.match(text, /ws-plotly-figure/, `${n}: the live chart output`);
-      const runs = protocol === 'quick' ? 2 : 3; // arms x 1 seed, 1 epoch each
-      assert.ok(text.includes(`${runs} epoch records of ${runs} runs so far`), `${n}: the live chart's last state`);
+      assert.ok(text.includes(`${runs.length * epochs} epoch records of ${runs.length} runs so far`), `${n}: the live chart's last state`);
+      assert.match(text, /temporary store removed/, n);
     }
   });
 
-  it('04 shows the tables, every test and the charts, and writes the report', () => {
-    const nb = JSON.parse(fs.readFileSync(path.join(outDir, '04-analysis.ipynb'), 'utf8')) as Notebook;
+  it('01 exported its charts into report_dir', () => {
+    for (const f of ['lr-schedules.png', 'lr-schedules.svg', 'lr-schedules.html', 'lr-schedules-first-8-epochs.png']) {
+      assert.ok(fs.existsSync(path.join(tmp, 'reports', f)), f);
+    }
+  });
+
+  it('04 analysed the example store: tables, every test, the charts, and the report in report_dir', () => {
+    const nb = readNb(path.join(outDir, '04-analysis.ipynb'));
     const text = outputsText(nb);
-    assert.match(text, /results store: .*example-results\.sqlite/);
+    assert.match(text, /results store: data\/example-results\.sqlite \(the committed example store\)/);
     assert.match(text, /<table class="ws-frame">/); // danfo frames
     assert.match(text, /\| arm \| n \| reached \| censored \|/); // per-arm table
     for (const s of ['Welch', "Hedges' g", 'Mann–Whitney U', 'Kaplan–Meier', 'Log-rank', 'One-sample Student t-test', '30.5', '90.98%', '91.10%', '8.75%']) {
@@ -115,36 +199,103 @@ describe('notebooks run headless (NOTEBOOK_SMOKE=1)', { skip: SKIP }, () => {
     }
     assert.match(text, /quick (epochs to target|final test error) cosine - step: Welch/);
     assert.ok((text.match(/class="ws-plotly-figure"/g) ?? []).length >= 6, 'inline charts');
+    assert.ok(text.includes(`report folder: ${path.join(tmp, 'reports')}\n`), 'report_dir used');
     assert.match(text, /wrote .*report\.md/);
-    const report = fs.readFileSync(path.join(tmp, 'reports', 'report.md'), 'utf8');
-    assert.match(report, /## Protocol quick/);
-    // REPORT_DIR honoured: the report went to the temporary folder, the user's reports/report.md is untouched
-    assert.ok(text.includes(`report folder: ${path.join(tmp, 'reports')}\n`), 'REPORT_DIR used');
-    const after = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
-    assert.equal(after, userReportBefore, 'reports/report.md was rewritten');
-    // the example store's full-182 runs deviate from the protocol: marked in the tests and the figures
+    assert.match(fs.readFileSync(path.join(tmp, 'reports', 'report.md'), 'utf8'), /## Protocol quick/);
     assert.match(text, /Not interpretable: these runs deviate from the full-182 protocol/);
     assert.ok(text.includes('not the full-182 protocol'), 'caveat in the figures');
   });
 });
 
-describe('committed notebook 04', () => {
-  const nb = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', '04-analysis.ipynb'), 'utf8')) as Notebook;
-  const source = nb.cells.map((c) => joined(c.source)).join('\n');
+describe('an injected parameter changes what runs', () => {
+  let tmp: string;
+  let result: ReturnType<typeof spawnSync>;
+  let store: string;
+  before(() => {
+    requireJupyter();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notebooks-inject-'));
+    store = path.join(tmp, 'store.sqlite');
+    result = runNotebooks(['02', '--output-dir', path.join(tmp, 'out'), '-p', 'seeds', '1', '-p', 'arms', 'cosine', '-p', 'max_epochs', '1', '-p', 'results', store], 15);
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('writes into its own folder (reports/notebook-04) unless REPORT_DIR is set, and says so', () => {
-    assert.match(source, /const REPORT_DIR = process\.env\.REPORT_DIR \|\| path\.join\(ws\.PROJECT_ROOT, 'reports', 'notebook-04'\);/);
-    assert.match(source, /`REPORT_DIR` \(environment\) if set, else to the notebook's own folder `reports\/notebook-04\/`/);
-    assert.doesNotMatch(source, /path\.join\(ws\.PROJECT_ROOT, 'reports'\);/);
+  it('02 with -p seeds 1 -p arms cosine -p max_epochs 1 trains exactly that run (read from the store with better-sqlite3)', () => {
+    assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(String(result.stdout), /^ {2}arms += \['cosine'\] {2}\(-p; notebook default null\)$/m);
+    const db = new Database(store, { readonly: true });
+    try {
+      const runs = db.prepare('SELECT protocol, arm, seed, status, config_json FROM runs').all() as Array<{ protocol: string; arm: string; seed: number; status: string; config_json: string }>;
+      assert.deepEqual(runs.map((r) => [r.protocol, r.arm, r.seed]), [['quick', 'cosine', 0]]);
+      const config = JSON.parse(runs[0].config_json) as { maxEpochs: number; data: { trainFraction: number } };
+      assert.equal(config.maxEpochs, 1);
+      assert.equal(config.data.trainFraction, 0.1, 'the rest of the race-demo configuration still applies');
+      assert.ok(['completed', 'censored'].includes(runs[0].status), runs[0].status);
+      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM epochs').get() as { n: number }).n, 1);
+    } finally {
+      db.close();
+    }
+    const nb = readNb(path.join(tmp, 'out', '02-race-to-85.ipynb'));
+    const injected = joined(nb.cells.find((c) => tagged(c, 'injected-parameters'))!.source);
+    assert.match(injected, /^seeds = 1; \/\/ -p$/m);
+    assert.match(injected, /^arms = \['cosine'\]; \/\/ -p$/m);
+    assert.match(injected, /^protocol = 'race-demo'; \/\/ headless default$/m);
+    const text = outputsText(nb);
+    assert.ok(text.includes('"seeds":1,"max_epochs":1,'), 'the parameters printed by the notebook');
+    assert.ok(text.includes('[quick cosine seed 0] epoch 1/1'));
+    assert.ok(!text.includes('[quick step seed'), 'no step run');
+    assert.ok(text.includes(`results kept in ${store}`), 'the store is kept');
+  });
+});
+
+describe('committed notebooks', () => {
+  const nbs = NOTEBOOKS.map((n) => [n, readNb(path.join(ROOT, 'notebooks', n))] as const);
+
+  it('each has exactly one parameters cell, then the raw record of the headless run that produced its outputs', () => {
+    for (const [n, nb] of nbs) {
+      const p = nb.cells.findIndex((c) => tagged(c, 'parameters'));
+      assert.equal(nb.cells.filter((c) => tagged(c, 'parameters')).length, 1, n);
+      assert.equal(nb.cells[p].cell_type, 'code', n);
+      const next = nb.cells[p + 1];
+      if (n.startsWith('02') || n.startsWith('03') || n.startsWith('04')) {
+        assert.ok(tagged(next, 'injected-parameters') && next.cell_type === 'raw', `${n}: a raw injected-parameters cell (Jupyter runs the notebook's own defaults)`);
+      }
+    }
   });
 
-  it('carries outputs of the fixed code (notebook folder, caveats, not-interpretable tests)', () => {
+  it('no cell reads environment variables, NOTEBOOK_SMOKE is gone', () => {
+    for (const [n, nb] of nbs) {
+      const source = nb.cells.map((c) => joined(c.source)).join('\n');
+      assert.doesNotMatch(source, /process\.env|NOTEBOOK_SMOKE|RESULTS_DB|REPORT_DIR \(environment\)/, n);
+    }
+  });
+
+  it('the saved outputs say which parameters produced them and hold no absolute machine path', () => {
+    for (const [n, nb] of nbs) {
+      const text = printedText(nb);
+      assert.match(text, /^parameters: \{/m, n);
+      assert.doesNotMatch(text, /(^|[\s'"(=`])\/(home|root|tmp|work|usr|var|mnt|Users)\//m, `${n}: an absolute path in the outputs`);
+      assert.ok(!text.includes(os.tmpdir() + path.sep) && !text.includes(ROOT), n);
+    }
+    const [, nb02] = nbs[1];
+    assert.ok(printedText(nb02).includes('"protocol":"race-demo"'), '02 ran its headless configuration');
+    assert.ok(printedText(nbs[2][1]).includes('"protocol":"full-182-demo"'), '03 ran its headless configuration');
+  });
+
+  it('04 writes into reports/notebook-04 by default and carries the example store outputs', () => {
+    const [, nb] = nbs[3];
+    const source = nb.cells.map((c) => joined(c.source)).join('\n');
+    assert.match(source, /let report_dir: string = 'reports\/notebook-04';/);
     const text = outputsText(nb);
-    assert.match(text, /report folder: .*reports[\\/]notebook-04\n/);
+    assert.match(text, /report folder: reports\/notebook-04\n/);
     assert.match(text, /wrote reports\/notebook-04\/report\.md/);
     assert.match(text, /Not interpretable: these runs deviate from the full-182 protocol/);
     assert.ok(text.includes('not the full-182 protocol'));
-    const code = nb.cells.filter((c) => c.cell_type === 'code');
-    code.forEach((c, i) => assert.equal(c.execution_count, i + 1, `code cell ${i} executed in order`));
+    // executed in order; the injected cell ran (a count) before it was kept as a raw cell
+    let count = 1;
+    nb.cells.forEach((c, i) => {
+      if (c.cell_type === 'code') assert.equal(c.execution_count, count++, `cell ${i} executed in order`);
+      else if (tagged(c, 'injected-parameters')) count++;
+    });
+    assert.ok(count > 20);
   });
 });

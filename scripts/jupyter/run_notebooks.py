@@ -1,10 +1,19 @@
-"""Execute Jupyter notebooks headless with nbclient and report failures precisely.
+"""Execute Jupyter notebooks headless with nbclient, with parameters, and report failures precisely.
 
-Usage: run_notebooks.py [--kernel tslab] [--timeout SECONDS] [--startup-timeout SECONDS]
-                        [--output-dir DIR] [--save-on-error] NOTEBOOK...
+Usage: run_notebooks.py [NOTEBOOK ...] [-p NAME VALUE ...] [--output-dir DIR] [--timeout SECONDS]
+                        [--startup-timeout SECONDS] [--kernel tslab] [--save-on-error] [--list-parameters]
+
+NOTEBOOK: a path, or a name in <project>/notebooks (`02`, `02-race-to-85`); default: all of them.
+Parameters follow papermill's convention (see parameters.py): every notebook has one code cell
+tagged `parameters`; the values given with -p, and for the others the cell's `// headless:` values,
+are injected as assignments in a cell tagged `injected-parameters` right after it. Every notebook and
+every -p is checked before any kernel starts: an unknown name or a value of the wrong type is a
+one-line error (exit status 2). Each notebook's parameters and its time are printed.
 
 Each notebook runs with its own folder as the working directory. Outputs are saved back into the
-notebook (atomically) or, with --output-dir, into DIR/<name>.ipynb. A cell fails when its
+notebook (atomically; the injected cell is kept as a raw cell, so that Jupyter runs the notebook's
+own defaults) or, with --output-dir, into DIR/<name>.ipynb (the injected cell kept as executed).
+Cell timeout: --timeout (0: none); default 900 s, none when `protocol` is given with -p. A cell fails when its
 execute_reply status is anything but "ok" (tslab replies "error" without ename/evalue/traceback and
 prints the message on stderr), or when it produced an "error" output of any shape, or on a timeout
 or a dead kernel. On failure the notebook, the cell index and source, and the error (error outputs,
@@ -15,13 +24,21 @@ import argparse
 import asyncio
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 
 import nbformat
+from nbformat.v4 import new_code_cell, new_raw_cell
 from nbclient import NotebookClient
-from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from parameters import INJECTED_TAG, NO_VALUE, ParameterError, injected_source, parse_cli_value, read_parameters, strip_injected, ts_literal, type_text  # noqa: E402
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOTEBOOK_DIR = os.path.join(PROJECT_ROOT, "notebooks")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -121,9 +138,78 @@ def write_notebook_atomic(nb, path):
         raise
 
 
-def run_one(path, args):
-    nb = nbformat.read(path, as_version=4)
+def shown(path):
+    """A path relative to the working directory when it is inside it (no machine paths in logs)."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def resolve_notebook(arg):
+    """A notebook argument: a path, or a (prefix of a) name in <project>/notebooks."""
+    for cand in (arg, os.path.join(os.environ.get("INIT_CWD", ""), arg) if os.environ.get("INIT_CWD") else None):
+        if cand and os.path.isfile(cand):
+            return os.path.abspath(cand)
+    names = sorted(f for f in os.listdir(NOTEBOOK_DIR) if f.endswith(".ipynb")) if os.path.isdir(NOTEBOOK_DIR) else []
+    base = os.path.basename(arg)
+    hits = [f for f in names if f == base or f == base + ".ipynb"] or [f for f in names if f.startswith(base)]
+    if len(hits) == 1 and "/" not in arg.rstrip("/"):
+        return os.path.join(NOTEBOOK_DIR, hits[0])
+    raise ParameterError("no such notebook: %s%s" % (arg, " (matches %s)" % ", ".join(hits) if len(hits) > 1 else " (notebooks: %s)" % ", ".join(names)))
+
+
+def plan(paths, cli):
+    """Reads every notebook's parameters and checks every -p against them before anything runs.
+    Returns [(path, nb, params cell index, values to inject, sources, params)]."""
+    plans = []
+    known = {}
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        strip_injected(nb)
+        index, params = read_parameters(nb, os.path.basename(path))
+        known[os.path.basename(path)] = params
+        plans.append([path, nb, index, params])
+    for name, _ in cli:
+        if not any(name in p for p in known.values()):
+            listing = "; ".join("%s: %s" % (n, ", ".join(p)) for n, p in known.items())
+            raise ParameterError("unknown parameter %s (parameters of the notebooks: %s)" % (name, listing))
+    out = []
+    for path, nb, index, params in plans:
+        values, sources = {}, {}
+        for name, p in params.items():
+            if p.headless is not NO_VALUE:
+                values[name], sources[name] = p.headless, "headless default"
+        for name, text in cli:
+            if name in params:
+                values[name] = parse_cli_value(text, params[name], os.path.basename(path))
+                sources[name] = "-p"
+        ordered = {n: values[n] for n in params if n in values}
+        out.append((path, nb, index, ordered, sources, params))
+    return out
+
+
+def print_parameters(path, values, sources, params):
+    if not params:
+        print("%s: no parameters cell" % shown(path))
+        return
+    print("%s parameters:" % shown(path))
+    width = max(len(n) for n in params)
+    for name, p in params.items():
+        if name in values:
+            note = "%s; notebook default %s" % (sources[name], ts_literal(p.default))
+            print("  %-*s = %s  (%s)" % (width, name, ts_literal(values[name]), note))
+        else:
+            print("  %-*s = %s" % (width, name, ts_literal(p.default)))
+    sys.stdout.flush()
+
+
+def run_one(path, nb, index, values, sources, args):
     workdir = os.path.dirname(os.path.abspath(path))
+    injected_at = None
+    if values:
+        injected_at = index + 1
+        cell = new_code_cell(injected_source(values, sources))
+        cell.metadata["tags"] = [INJECTED_TAG]
+        nb.cells.insert(injected_at, cell)
     state = {"index": None}
 
     def on_cell_start(cell, cell_index):
@@ -166,40 +252,76 @@ def run_one(path, args):
         failure = ("%s" % (getattr(e, "ename", None) or "CellExecutionError"), None)
     except Exception as e:  # kernel start-up problems and the like
         if state["index"] is None:
-            print("FAILED: %s: could not run the notebook: %s: %s" % (path, type(e).__name__, e), file=sys.stderr)
+            print("FAILED: %s: could not run the notebook: %s: %s" % (shown(path), type(e).__name__, e), file=sys.stderr)
             return False
         failure = ("%s: %s" % (type(e).__name__, e), None)
 
     out_path = os.path.join(args.output_dir, os.path.basename(path)) if args.output_dir else path
+    if injected_at is not None and not args.output_dir:
+        # in place: keep the record of what ran, but as a raw cell, so that Jupyter runs the
+        # notebook's own defaults (the full protocols) and not this headless run's values
+        raw = new_raw_cell(nb.cells[injected_at].source)
+        raw.metadata["tags"] = [INJECTED_TAG]
+        nb.cells[injected_at] = raw
+    elapsed = time.time() - started
     if failure is None:
         write_notebook_atomic(nb, out_path)
-        print("ok     %s (%.1fs) -> %s" % (path, time.time() - started, out_path))
+        print("ok     %s (%.1f s) -> %s" % (shown(path), elapsed, shown(out_path)))
+        sys.stdout.flush()
         return True
     index = state["index"]
     cell = nb.cells[index] if index is not None and index < len(nb.cells) else None
-    print(describe_failure(path, index, cell, failure[0], failure[1]), file=sys.stderr)
+    print(describe_failure(shown(path), index, cell, failure[0], failure[1]), file=sys.stderr)
     if args.output_dir or args.save_on_error:
         write_notebook_atomic(nb, out_path)
-        print("partial outputs saved to %s" % out_path, file=sys.stderr)
+        print("partial outputs saved to %s" % shown(out_path), file=sys.stderr)
     return False
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("notebooks", nargs="+")
+    ap.add_argument("notebooks", nargs="*", help="paths or names in notebooks/ (default: all)")
+    ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="set a parameter (repeatable)")
     ap.add_argument("--kernel", default="tslab", help="kernel name (default tslab)")
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("NOTEBOOK_CELL_TIMEOUT", "900")), help="seconds per cell (default 900 or $NOTEBOOK_CELL_TIMEOUT)")
+    ap.add_argument("--timeout", type=int, default=None, help="seconds per cell, 0: none (default 900; none when protocol is given with -p)")
     ap.add_argument("--startup-timeout", type=int, default=180, help="seconds for the kernel to start (default 180)")
     ap.add_argument("--output-dir", help="write executed notebooks here instead of in place")
     ap.add_argument("--save-on-error", action="store_true", help="also save a failed notebook in place (its partial outputs)")
+    ap.add_argument("--list-parameters", action="store_true", help="print the notebooks' parameters (name, type, default, headless value) and exit")
     args = ap.parse_args(argv)
+    try:
+        names = args.notebooks or sorted(f for f in os.listdir(NOTEBOOK_DIR) if f.endswith(".ipynb"))
+        paths = [resolve_notebook(n) for n in names]
+        if not paths:
+            raise ParameterError("no notebooks in %s" % NOTEBOOK_DIR)
+        plans = plan(paths, [tuple(p) for p in args.parameter])
+    except ParameterError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    if args.list_parameters:
+        for path, _, _, _, _, params in plans:
+            print("%s:%s" % (shown(path), "" if params else " no parameters cell"))
+            for p in params.values():
+                headless = "" if p.headless is NO_VALUE else "  (headless: %s)" % ts_literal(p.headless)
+                print("  %s: %s = %s%s" % (p.name, type_text(p.members), ts_literal(p.default), headless))
+        return 0
+    spec = os.environ.get("RUN_NOTEBOOKS_KERNEL_SPEC")
+    if spec and not os.path.isfile(spec):
+        print("Kernel spec %s missing; registering it." % shown(spec), file=sys.stderr)
+        subprocess.run(["bash", os.path.join(PROJECT_ROOT, "scripts", "jupyter", "install-kernel.sh")], stdout=sys.stderr, check=True)
+    if args.timeout is None:
+        args.timeout = None if any(n == "protocol" for n, _ in args.parameter) else int(os.environ.get("NOTEBOOK_CELL_TIMEOUT", "900"))
+    elif args.timeout <= 0:
+        args.timeout = None
+    if args.output_dir:
+        args.output_dir = os.path.abspath(args.output_dir)
+    print("cell timeout: %s" % ("none" if args.timeout is None else "%d s" % args.timeout))
     ok = True
-    for path in args.notebooks:
-        if not os.path.isfile(path):
-            print("error: no such notebook: %s" % path, file=sys.stderr)
-            return 2
-    for path in args.notebooks:
-        ok = run_one(path, args) and ok
+    started = time.time()
+    for path, nb, index, values, sources, params in plans:
+        print_parameters(path, values, sources, params)
+        ok = run_one(path, nb, index, values, sources, args) and ok
+    print("%s: %d notebook%s in %.1f s" % ("ok" if ok else "FAILED", len(plans), "" if len(plans) == 1 else "s", time.time() - started))
     return 0 if ok else 1
 
 

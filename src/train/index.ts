@@ -5,3 +5,4 @@ export * from './loop';
 export * from './records';
 export * from './checkpoint';
 export { createParallelTrainer, copyWeightsTo, type ParallelTrainer, type ParallelTrainerOptions } from './parallel';
+export * from './throughput';

@@ -1,6 +1,6 @@
 /**
  * reports/report.md and its charts from a results store (`npm run report`, `npm run export-charts`;
- * notebook 04 writes into REPORT_DIR, default reports/notebook-04/): per-arm tables, the tests with their assumptions, Kaplan–Meier / log-rank, the
+ * notebook 04 writes into its parameter report_dir, default reports/notebook-04/): per-arm tables, the tests with their assumptions, Kaplan–Meier / log-rank, the
  * original study's figures side by side with ours, and the exported figures linked.
  */
 import * as fs from 'node:fs';
