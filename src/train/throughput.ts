@@ -8,7 +8,7 @@ import { makeBatch } from '../data/augment';
 import { readCifar10File, takeFirst } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR } from '../data/locate';
 import { createRng } from '../data/random';
-import { selectEngine, type BackendChoice } from './engine';
+import { selectEngine, type BackendChoice } from '../engine/engine';
 import { createTrainState, evaluate, trainStep } from './step';
 
 /** Measured speed of one process. */
