@@ -122,7 +122,8 @@ test('every run records configuration, seed, code version, package versions and 
   const allowed = runCli(['analyze', '--protocol-file', file, '--results', results, '--allow-mixed-configs']);
   assert.equal(allowed.status, 0, allowed.stderr);
   assert.match(allowed.stdout, /^note: pooled prov\/sgdr: runs with 2 different configurations/m);
-  assert.match(allowed.stdout, /prov\s+sgdr\s+3\s/);
+  assert.match(allowed.stdout, /== prov: 3 runs/);
+  assert.match(allowed.stdout, /^sgdr\s+3\s+\d\/3\s/m);
 });
 
 test('code version: the commit, "-dirty" when tracked files are modified, null outside git', () => {
