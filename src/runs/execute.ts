@@ -24,6 +24,15 @@ export interface LeaseOptions {
 
 export const DEFAULT_LEASE: LeaseOptions = { leaseSeconds: 120, heartbeatSeconds: 30, checkpointEvery: 1 };
 
+/** The given lease settings, each one left out (or undefined) taken from DEFAULT_LEASE. */
+export function leaseOptions(given: Partial<LeaseOptions>): LeaseOptions {
+  return {
+    leaseSeconds: given.leaseSeconds ?? DEFAULT_LEASE.leaseSeconds,
+    heartbeatSeconds: given.heartbeatSeconds ?? DEFAULT_LEASE.heartbeatSeconds,
+    checkpointEvery: given.checkpointEvery ?? DEFAULT_LEASE.checkpointEvery,
+  };
+}
+
 export interface ExecuteOptions extends Partial<LeaseOptions> {
   dataDir: string;
   backend: BackendChoice;
@@ -55,7 +64,7 @@ let cachedCodeVersion: string | null | undefined;
 export async function executeRun(config: RunConfig, options: ExecuteOptions, store: ResultsStore): Promise<RunResult> {
   const engine = await selectEngine({ backend: options.backend });
   const log = options.log ?? ((l: string) => console.log(l));
-  const lease = { ...DEFAULT_LEASE, ...Object.fromEntries(Object.entries({ leaseSeconds: options.leaseSeconds, heartbeatSeconds: options.heartbeatSeconds, checkpointEvery: options.checkpointEvery }).filter(([, v]) => v !== undefined)) } as LeaseOptions;
+  const lease = leaseOptions(options);
   const id = makeRunId(config);
   const data = prepareRunData(options.dataDir, config.data);
   if (cachedCodeVersion === undefined) cachedCodeVersion = codeVersion();

@@ -10,13 +10,14 @@ import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/engine';
-import { DEFAULT_LEASE, type LeaseOptions } from './execute';
+import { leaseOptions, type LeaseOptions } from './execute';
+import { FINISHED_STATUSES } from '../train/records';
 import { resolveResultsLocation } from './location';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
 import { formatEpoch, progressPrinter } from './progress';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
 import { checkResultsStore, openResultsStore } from './store';
-import type { EpochRecord, RunRecord, RunStatus } from './types';
+import type { EpochRecord, RunRecord } from './types';
 import { checkBackendInstalled } from './backend-check';
 
 export { DEFAULT_RESULTS_PATH, resolveResultsLocation } from './location';
@@ -82,7 +83,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   const backend = options.backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(backend)) throw new ConfigError(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
   checkBackendInstalled(backend);
-  const lease: LeaseOptions = { ...DEFAULT_LEASE, ...Object.fromEntries(Object.entries(options.lease ?? {}).filter(([, v]) => v !== undefined)) };
+  const lease: LeaseOptions = leaseOptions(options.lease ?? {});
   if (!(lease.heartbeatSeconds > 0 && lease.leaseSeconds > lease.heartbeatSeconds)) {
     throw new ConfigError(`--lease-seconds (${lease.leaseSeconds}) must be longer than --heartbeat-seconds (${lease.heartbeatSeconds}${options.lease?.heartbeatSeconds === undefined ? ', the default' : ''})`);
   }
@@ -111,8 +112,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     await store.planRuns(expansion.runs.map((c, position) => ({ runId: runId(c), protocol: c.protocol, arm: c.arm, seed: c.seed, position, config: c as unknown as Record<string, unknown> })));
     const runs = options.runIndex !== undefined ? [expansion.runs[options.runIndex]] : expansion.runs;
     const stored = new Map((await store.listRuns({ protocol: protocol.name })).map((r) => [r.runId, r]));
-    const finished = (s?: RunStatus) => s === 'completed' || s === 'censored' || s === 'diverged';
-    const pending = runs.filter((c) => !finished(stored.get(runId(c))?.status));
+    const pending = runs.filter((c) => !FINISHED_STATUSES.has(stored.get(runId(c))?.status ?? ''));
     const skippedAtStart = runs.length - pending.length;
     log(`protocol ${protocol.name}: ${runs.length} run${runs.length === 1 ? '' : 's'}${options.runIndex !== undefined ? ` (run index ${options.runIndex} of ${expansion.runs.length})` : ''} ` +
       `(${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skippedAtStart} already finished, ${pending.length} to train; results in ${store.location}`);

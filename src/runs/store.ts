@@ -10,7 +10,7 @@
  * finish and the release succeed only under the current token: a worker that lost its lease never
  * writes over the worker that took the run over.
  */
-import { emptySummary, summarizeEpochs, type EpochRecord, type RunSummary } from '../train/records';
+import { emptySummary, FINISHED_STATUSES, summarizeEpochs, type EpochRecord, type RunSummary } from '../train/records';
 import { checkpointHash } from '../train/checkpoint';
 import { processAlive } from './process';
 import { openPostgres } from './postgres';
@@ -35,7 +35,6 @@ const SUMMARY_COLUMNS: Record<keyof RunSummary, string> = {
   epochsCompleted: 'epochs_completed', finalTestAccuracy: 'final_test_accuracy', bestValidationAccuracy: 'best_validation_accuracy',
   testAccuracyAtBestValidation: 'test_accuracy_at_best_validation',
 };
-const FINISHED: RunStatus[] = ['completed', 'censored', 'diverged'];
 const EPOCH_COLUMNS = ['run_id', 'epoch', 'iteration', 'learning_rate', 'train_loss', 'train_accuracy', 'validation_loss',
   'validation_accuracy', 'test_loss', 'test_accuracy', 'train_seconds', 'total_seconds'];
 const EPOCH_SELECT = `run_id AS "runId", epoch, iteration, learning_rate AS "learningRate", train_loss AS "trainLoss",
@@ -208,7 +207,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
             FROM runs WHERE run_id = ? ${db.forUpdate}`, [s.runId]))[0];
         if (row) {
           const status = row.status as RunStatus;
-          if (FINISHED.includes(status)) return { claimed: false, reason: `already finished (${status})`, final: true };
+          if (FINISHED_STATUSES.has(status)) return { claimed: false, reason: `already finished (${status})`, final: true };
           if (status === 'failed' && options.skipFailedSince && String(row.finished_at ?? '') >= options.skipFailedSince) {
             return { claimed: false, reason: `failed during this invocation (${String(row.finished_at)})`, final: true };
           }
@@ -289,8 +288,8 @@ function sqlStore(db: SqlDriver): ResultsStore {
           const same = mine.status === src.status && Number(mine.epochs_completed) === Number(src.epochs_completed) &&
             Number(mine.attempts) === Number(src.attempts) && (mine.sha256 ?? null) === (b.checkpoint?.sha256 ?? null);
           if (same) return false;
-          const srcDone = FINISHED.includes(src.status as RunStatus);
-          const mineDone = FINISHED.includes(mine.status as RunStatus);
+          const srcDone = FINISHED_STATUSES.has(String(src.status));
+          const mineDone = FINISHED_STATUSES.has(String(mine.status));
           if (mineDone && !srcDone) return false;
           if (!srcDone && Number(mine.epochs_completed) > Number(src.epochs_completed)) return false;
           await tx.run('DELETE FROM runs WHERE run_id = ?', [src.run_id]);

@@ -6,6 +6,9 @@
 /** Lifecycle status of one training run. */
 export type RunStatus = 'running' | 'completed' | 'censored' | 'failed' | 'diverged';
 
+/** Statuses of a finished run: completed, censored (never reached the target) or diverged. Failed and running runs are neither finished nor analysed. */
+export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['completed', 'censored', 'diverged']);
+
 /** One epoch's measurements, written when the epoch ends. Losses are mean cross-entropy (nats), accuracies fractions in [0, 1]. */
 export interface EpochRecord {
   runId: string;

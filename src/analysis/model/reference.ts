@@ -25,8 +25,9 @@ export const ORIGINAL_STUDY = {
 export const PAPER_TEST_ERROR = 0.0875;
 
 
-/** Statuses of a finished run: completed, censored (never reached the target) or diverged. Failed and running runs are not analysed. */
-export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['completed', 'censored', 'diverged']);
+import { FINISHED_STATUSES } from '../../train/records';
+
+export { FINISHED_STATUSES };
 
 /** Whether a run is finished ({@link FINISHED_STATUSES}). */
 export function isFinished(r: Pick<RunRecord, 'status'>): boolean {
