@@ -1,6 +1,7 @@
 /**
  * Engine selection: one tfjs engine per process. Order: @tensorflow/tfjs-node-gpu (CUDA), then
  * @tensorflow/tfjs-node (native TensorFlow on CPU), when installed AND really the native binding,
+ * then 'onednn' (the wasm backend with oneDNN convolutions from the optional addon, src/engine/onednn.ts),
  * else @tensorflow/tfjs-backend-wasm with the workspace's fast gradient kernels (src/engine/wasm).
  * The pure-JS 'cpu' backend is available only on request (tests): it needs minutes per batch.
  *
@@ -12,20 +13,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { loadOneDnn, oneDnnInfo, registerOneDnnKernels } from './onednn';
 
 /** Backend requested by the user: 'auto' picks the first that loads. */
-export type BackendChoice = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export type BackendChoice = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'onednn' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'onednn', 'wasm', 'cpu'];
 
 /** The engine a process trains with, recorded with every run. */
 export interface EngineInfo {
-  /** What was used: 'tfjs-node-gpu', 'tfjs-node', 'wasm' or 'cpu'. */
+  /** What was used: 'tfjs-node-gpu', 'tfjs-node', 'onednn' (wasm + oneDNN convolutions), 'wasm' or 'cpu'. */
   backend: Exclude<BackendChoice, 'auto'>;
   /** tfjs backend name (tf.getBackend()): 'tensorflow', 'wasm', 'cpu'. */
   tfBackend: string;
   /** Versions of the tfjs packages in use. */
   versions: Record<string, string>;
-  /** Kernels the workspace registered (wasm). */
+  /** Kernels the workspace registered (wasm; ':onednn' marks the oneDNN ones). */
   kernels: string[];
   /** Why earlier choices were skipped (auto). */
   skipped: string[];
@@ -102,6 +104,17 @@ export async function selectEngine(options: { backend?: BackendChoice } = {}): P
   if (!ok) throw new Error('backend wasm: tf.setBackend("wasm") failed (is @tensorflow/tfjs-backend-wasm installed?)');
   await tf.ready();
   const kernels = registerWorkspaceWasmKernels();
+  if (choice === 'onednn' || choice === 'auto') {
+    const reason = loadOneDnn();
+    if (reason === null) {
+      const native = registerOneDnnKernels();
+      const info = oneDnnInfo()!;
+      versions.onednn = `${info.version} (${info.isa})`;
+      return finish('onednn', 'wasm', [...kernels.filter((k) => !native.includes(`${k}:onednn`)), ...native]);
+    }
+    if (choice === 'onednn') throw new Error(`backend onednn cannot be used: ${reason}`);
+    skipped.push(reason);
+  }
   return finish('wasm', 'wasm', kernels);
 }
 
