@@ -47,14 +47,14 @@ const CASES: [number, number, number, number, 1 | 2, number, number | 'same' | '
   [3, 7, 8, 12, 2, 3, 1], [2, 9, 4, 8, 2, 3, 'valid'],
 ];
 
-interface Ref { name: string; x: Float32Array; w: Float32Array; r: Float32Array; xs: number[]; ws: number[]; s: 1 | 2; p: number | 'same' | 'valid'; out: Float32Array[] }
+interface Ref { name: string; x: Float32Array; w: Float32Array; r: Float32Array; xs: [number, number, number, number]; ws: [number, number, number, number]; s: 1 | 2; p: number | 'same' | 'valid'; out: Float32Array[] }
 const refs: Ref[] = [];
 
 /** y, dL/dx, dL/dw of L = sum(conv(x, w) * r) on the current backend. */
 function convAndGrads(c: Ref): Float32Array[] {
   return tf.tidy(() => {
-    const x = tf.tensor4d(c.x, c.xs as [number, number, number, number]);
-    const w = tf.tensor4d(c.w, c.ws as [number, number, number, number]);
+    const x = tf.tensor4d(c.x, c.xs);
+    const w = tf.tensor4d(c.w, c.ws);
     const y = tf.conv2d(x, w, c.s, c.p);
     const r = tf.tensor(c.r, y.shape);
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.p), r)))([x, w]);
