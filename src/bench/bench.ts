@@ -1,6 +1,6 @@
 /**
  * Training-speed bench: ResNet-20 on real CIFAR-10 batches (data_batch_1.bin records, random crop
- * + flip, batch 128) with the workspace's engine (wasm backend + fast kernels unless told
+ * + flip, batch 128) with the workspace's engine (auto: oneDNN convolutions when built, else the wasm kernels, unless told
  * otherwise), against the PyTorch CPU reference (scripts/pytorch_reference.py) in its best CPU
  * configuration (channels_last, threads = cores, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that
  * command only) and in NCHW, all in the same invocation. The machine may be shared and noisy, so
@@ -33,7 +33,8 @@ const HELP = `Usage: node dist/bench/bench.js [options]
   --batch N           batch size (default 128)
   --workers N         processes for the whole-machine figure (default: one per core = ${os.cpus().length})
   --mem-every N       record tf.memory().numTensors every N steps (default 5)
-  --backend NAME      engine: wasm (default), auto, tfjs-node, tfjs-node-gpu, cpu
+  --backend NAME      engine: auto (default: oneDNN convolutions when built, else wasm), onednn, wasm,
+                      tfjs-node, tfjs-node-gpu, cpu
   --trainer NAME      auto (workspace src/train/step.ts if present), workspace, minimal
   --data FILE         CIFAR-10 .bin file (default: data_batch_1.bin under CIFAR10_DIR,
                       data/cifar-10-batches-bin or ../shared/data/cifar-10-batches-bin)
@@ -46,7 +47,7 @@ export function parseArgs(argv: string[]): BenchOptions & { worker: boolean; hel
   const quick = argv.includes('--quick');
   const o = {
     steps: quick ? 8 : 12, warmup: 2, batch: 128, rounds: quick ? 1 : 3, threads: 1, allCores: true, workers: os.cpus().length, memEvery: 5,
-    backend: 'wasm', trainer: 'auto' as BenchOptions['trainer'], data: undefined as string | undefined,
+    backend: 'auto', trainer: 'auto' as BenchOptions['trainer'], data: undefined as string | undefined,
     reference: true, machine: true, referenceSteps: quick ? 8 : 12, python: '/usr/bin/python3',
     worker: false, help: false,
   };
