@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openResultsStore } from '../src/runs/store';
-import { ROOT, tmpDir } from './helpers';
+import { ROOT, autoBackend, tmpDir } from './helpers';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -56,7 +56,7 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   for (const r of runs) {
     assert.ok(['completed', 'censored'].includes(r.status), r.status);
     assert.equal(r.epochsCompleted, 1);
-    assert.equal(r.backend, 'wasm');
+    assert.equal(r.backend, autoBackend());
     assert.equal((r.config as { seed: number }).seed, 0);
   }
   assert.equal((await store.listEpochs()).length, 2);

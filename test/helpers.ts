@@ -11,3 +11,9 @@ export const EMBEDDED = path.join(ROOT, 'data', 'cifar-10-subset');
 export function tmpDir(prefix = 'ws-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
+
+/** The backend `--backend auto` gives on this machine without a GPU: oneDNN's convolutions when the optional addon is built, else wasm. */
+export function autoBackend(): 'onednn' | 'wasm' {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('../src/engine/onednn') as typeof import('../src/engine/onednn')).loadOneDnn() === null ? 'onednn' : 'wasm';
+}

@@ -83,7 +83,7 @@ describe('npm run notebooks: parameters are checked before anything runs', () =>
   const bad: Array<[string, string[], RegExp]> = [
     ['an unknown name', ['-p', 'seedz', '3'], /^error: unknown parameter seedz \(parameters of the notebooks: 01-learning-rate-schedules\.ipynb: iterations, .*02-race-to-85\.ipynb: protocol, seeds, /],
     ['a number that is not one', ['02', '-p', 'seeds', 'three'], /^error: 02-race-to-85\.ipynb: parameter seeds must be number \| null, got 'three'$/],
-    ['a value outside a literal type', ['03', '-p', 'backend', 'gpu'], /^error: 03-full-182\.ipynb: parameter backend must be 'auto' \| 'wasm' \| 'tfjs-node' \| 'tfjs-node-gpu' \| 'cpu', got 'gpu'$/],
+    ['a value outside a literal type', ['03', '-p', 'backend', 'gpu'], /^error: 03-full-182\.ipynb: parameter backend must be 'auto' \| 'onednn' \| 'wasm' \| 'tfjs-node' \| 'tfjs-node-gpu' \| 'cpu', got 'gpu'$/],
     ['a boolean that is not one', ['04', '-p', 'allow_mixed_configs', 'yes'], /^error: 04-analysis\.ipynb: parameter allow_mixed_configs must be boolean, got 'yes'$/],
     ['a parameter the given notebook lacks', ['01', '-p', 'seeds', '2'], /^error: unknown parameter seeds \(parameters of the notebooks: 01-learning-rate-schedules\.ipynb: iterations, iterations_per_epoch, lr, report_dir, formats\)$/],
   ];

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, tmpDir } from './helpers';
+import { ROOT, autoBackend, tmpDir } from './helpers';
 import { loadResults, PoolingError } from '../src/analysis/results';
 import { configHash, type RunConfig } from '../src/train/config';
 import { epochNumbers, makeMiniDataset, readStore, runCli, tinyArgs, tinyProtocolFile } from './fixtures/reliability/support';
@@ -90,7 +90,7 @@ test('every run records configuration, seed, code version, package versions and 
     assert.equal(run.seed, seed);
     assert.equal(run.config_hash, configHash(expected));
     assert.equal(run.run_id, `prov/sgdr/seed-${seed}/${configHash(expected)}`);
-    assert.equal(run.backend, 'wasm');
+    assert.equal(run.backend, autoBackend());
     assert.equal(run.status, 'completed');
     const versions = JSON.parse(run.versions_json as string) as Record<string, string>;
     assert.equal(versions['@tensorflow/tfjs'], pkg('@tensorflow/tfjs'));
