@@ -166,3 +166,22 @@ test('a schema-1 store (data/example-results.sqlite) is read as it is, upgraded 
   assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
   after.close();
 });
+
+test('resuming a run on another engine (e.g. oneDNN after wasm) says so: its later epochs round differently', async () => {
+  const s = await openResultsStore(path.join(tmpDir(), 'e.sqlite'));
+  const me = workerIdentity();
+  const c = await s.claimRun(start('r'), me, { leaseSeconds: 60 });
+  assert.ok(c.claimed);
+  await s.recordEpoch(c.lease, epoch('r', 1), { epochsCompleted: 1 }, new Uint8Array([1]));
+  await s.releaseRun(c.lease);
+  const onednn = { ...start('r'), backend: 'onednn', versions: { onednn: '2.6.3 (avx512_core)' } };
+  const d = await s.claimRun(onednn, other(me), { leaseSeconds: 60 });
+  assert.ok(d.claimed && d.resume?.epoch === 1);
+  assert.deepEqual(d.notes, ['run r: resuming on onednn 2.6.3 (avx512_core) a run trained on wasm up to epoch 1; its later epochs round differently from an uninterrupted run']);
+  // the same engine again: no note
+  await s.releaseRun(d.lease);
+  const e = await s.claimRun(onednn, me, { leaseSeconds: 60 });
+  assert.ok(e.claimed && e.resume?.epoch === 1);
+  assert.deepEqual(e.notes, []);
+  await s.close();
+});

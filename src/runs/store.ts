@@ -44,6 +44,16 @@ const epochValues = (r: EpochRecord) => [r.runId, r.epoch, r.iteration, r.learni
   r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds];
 
 type Row = Record<string, unknown>;
+/** A backend's name with the oneDNN build it used, if any ('onednn 2.6.3 (avx512_core)'). */
+function engineName(backend: string, versionsJson: unknown): string {
+  try {
+    const v = JSON.parse(String(versionsJson ?? '{}')) as Record<string, string>;
+    return v.onednn ? `${backend} ${v.onednn}` : backend;
+  } catch {
+    return backend;
+  }
+}
+
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const parse = (location: string, runId: unknown, field: string, text: unknown): Record<string, unknown> => {
   if (text === null || text === undefined) return {};
@@ -202,7 +212,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
         await tx.run(`INSERT INTO runs(run_id, protocol, arm, seed, config_json, config_hash, target, status, epochs_completed, attempts, lease_token, started_at)
           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 0, 0, 0, ${NOW}) ON CONFLICT (run_id) DO NOTHING`,
         [s.runId, s.protocol, s.arm, s.seed, JSON.stringify(s.config), s.configHash, s.target]);
-        const row = (await tx.all<Row>(`SELECT status, lease_owner, lease_token, host, pid, finished_at,
+        const row = (await tx.all<Row>(`SELECT status, lease_owner, lease_token, host, pid, finished_at, backend, versions_json,
             CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired
             FROM runs WHERE run_id = ? ${db.forUpdate}`, [s.runId]))[0];
         if (row) {
@@ -227,6 +237,10 @@ function sqlStore(db: SqlDriver): ResultsStore {
         const token = Number((await tx.all<Row>('SELECT lease_token FROM runs WHERE run_id = ?', [s.runId]))[0].lease_token);
         const notes: string[] = [];
         const resume = await resumePoint(tx, s.runId, s.target, notes);
+        const engineBefore = row?.backend ? engineName(String(row.backend), row.versions_json) : null;
+        if (resume && engineBefore && engineBefore !== engineName(s.backend, JSON.stringify(s.versions))) {
+          notes.push(`run ${s.runId}: resuming on ${engineName(s.backend, JSON.stringify(s.versions))} a run trained on ${engineBefore} up to epoch ${resume.epoch}; its later epochs round differently from an uninterrupted run`);
+        }
         if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW} WHERE run_id = ?`, [s.runId]);
         return { claimed: true, lease: { runId: s.runId, owner: worker.owner, token, leaseSeconds: options.leaseSeconds }, resume, notes };
       });
