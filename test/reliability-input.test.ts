@@ -90,7 +90,7 @@ test('bad configuration via the CLI: one-line errors, non-zero exit, no store cr
   const cases: [string, string[], RegExp][] = [
     ['unknown protocol', ['experiment', '--protocol', 'race-to-58', '--results', results], /^error: unknown protocol "race-to-58"; expected one of race-to-85, full-182, quick$/],
     ['unknown arm', [...q, '--arms', 'step,sgdr'], /^error: unknown arm "sgdr" for protocol quick; expected step, cosine$/],
-    ['unknown backend', [...q, '--backend', 'tpu'], /^error: unknown backend "tpu"; expected one of auto, tfjs-node-gpu, tfjs-node, wasm$/],
+    ['unknown backend', [...q, '--backend', 'tpu'], /^error: unknown backend "tpu"; expected one of auto, tfjs-node-gpu, tfjs-node, onednn, wasm$/],
     ['unknown schedule', f(pf('exp.json', { arms: [{ name: 'e', schedule: { kind: 'exponential', lr: 0.1 } }] })),
       new RegExp(`^error: ${dir}/exp\\.json: arms\\[0\\]\\.schedule\\.kind must be one of constant, step, cosine, got "exponential"$`)],
     ['negative lr', f(pf('neg.json', { arms: [{ name: 'ok', schedule: { kind: 'constant', lr: 0.1 } }, { name: 'bad', schedule: { kind: 'constant', lr: -0.1 } }] })),
