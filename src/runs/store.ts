@@ -227,7 +227,9 @@ function sqlStore(db: SqlDriver): ResultsStore {
         const token = Number((await tx.all<Row>('SELECT lease_token FROM runs WHERE run_id = ?', [s.runId]))[0].lease_token);
         const notes: string[] = [];
         const resume = await resumePoint(tx, s.runId, s.target, notes);
-        if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW} WHERE run_id = ?`, [s.runId]);
+        // a run (re)starting from epoch 1 records the configuration it trains with now (its thread
+        // count may differ from an earlier attempt's); a resumed run keeps the one it started with
+        if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW}, config_json = ? WHERE run_id = ?`, [JSON.stringify(s.config), s.runId]);
         return { claimed: true, lease: { runId: s.runId, owner: worker.owner, token, leaseSeconds: options.leaseSeconds }, resume, notes };
       });
     },
