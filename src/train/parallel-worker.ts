@@ -125,13 +125,22 @@ async function main(): Promise<void> {
       } else if (m.cmd === 'step') port.postMessage({ ok: true, ...step(m.n!, m.lr!) });
       else if (m.cmd === 'weights') {
         port.postMessage({ ok: true, weights: [...vars, ...state.model.runningStatistics].map((v) => v.dataSync() as Float32Array) });
+      } else if (m.cmd === 'state') port.postMessage({ ok: true, state: stateVars.map((v) => v.dataSync() as Float32Array) });
+      else if (m.cmd === 'load') {
+        const values = m.state!;
+        if (values.length !== stateVars.length) throw new Error(`load: ${values.length} tensors, the replica has ${stateVars.length}`);
+        stateVars.forEach((v, i) => {
+          if (values[i].length !== v.size) throw new Error(`load: tensor ${i} has ${values[i].length} values, the replica's ${v.size}`);
+          tf.tidy(() => v.assign(tf.tensor(values[i], v.shape, 'float32')));
+        });
+        port.postMessage({ ok: true });
       } else if (m.cmd === 'memory') port.postMessage({ ok: true, numTensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 });
       else if (m.cmd === 'close') {
         state.dispose();
         setCollective(null);
         port.postMessage({ ok: true });
         port.close();
-      }
+      } else throw new Error(`unknown command ${m.cmd}`);
     } catch (e) {
       port.postMessage({ ok: false, error: (e as Error).stack ?? String(e) });
     }
