@@ -7,6 +7,7 @@
  *   final checkpoint (SHA-256) as the uninterrupted run;
  * - threads 1 and auto on one core: the single-threaded path, identical records, no threads field
  *   (the run ids and configuration hashes of existing stores are unchanged);
+ * - threads 2 and a diverging run: recorded, and the process exits (no thread left running);
  * - bad --threads values: one error line, exit 2, nothing written; the auto rule.
  * The training set has 513 images (16 batches of 32 and one of 1), so every epoch ends with a
  * batch smaller than the thread count (one replica idle).
@@ -116,6 +117,15 @@ test('--threads 1 and auto on one core: the single-threaded path, identical reco
   const l1 = Number(a.epochs[0].train_loss);
   const l2 = Number(twoThreads.epochs[0].train_loss);
   assert.ok(Math.abs(l2 - l1) <= 1e-2 * l1, `epoch 1 training loss, 2 threads ${l2} vs 1 thread ${l1}`);
+});
+
+test('--threads 2, a diverging run (lr 1e9): recorded as diverged, and the process exits (its trainer threads closed)', () => {
+  const diverging = tinyProtocolFile(dir, { name: 'div', arms: [{ name: 'huge', schedule: { kind: 'constant', lr: 1e9 } }], maxEpochs: 1, trainFraction: 0.57 }, 'div.json');
+  const results = path.join(dir, 'div.sqlite');
+  const r = runCli(['experiment', '--protocol-file', diverging, '--data', data, '--results', results, '--batch-size', '32', '--workers', '0', '--threads', '2'], { timeoutMs: 90000 });
+  ok(r);
+  assert.match(r.stdout, /\[div huge seed 0\] diverged: training loss became NaN at epoch 1/);
+  assert.equal(read(results).runs[0].status, 'diverged');
 });
 
 test('--threads 0, --threads x, --threads 257: one error line, exit 2, nothing written', () => {

@@ -78,6 +78,11 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
   workers.forEach((w, i) => {
     w.on('message', (r: Reply) => replies[i].shift()?.(r));
     w.on('error', (e) => { failure = e; replies[i].splice(0).forEach((f) => f({ ok: false, error: e.message })); });
+    // a replica gone without an error event (killed, process.exit) fails what waits on it instead of hanging
+    w.on('exit', (code) => {
+      failure ??= new Error(`replica ${i} exited (code ${code})`);
+      replies[i].splice(0).forEach((f) => f({ ok: false, error: failure!.message }));
+    });
   });
   const ask = (i: number, msg?: object) => new Promise<Reply>((resolve, reject) => {
     if (failure) { reject(failure); return; }
