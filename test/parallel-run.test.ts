@@ -100,7 +100,9 @@ test('--threads 1 and auto on one core: the single-threaded path, identical reco
   // no --threads on a machine of one core (taskset): pending runs >= cores, auto gives 1 thread
   const auto = path.join(dir, 'auto.sqlite');
   const r2 = spawnSync('taskset', ['-c', '0', process.execPath, CLI, ...args(auto, ['--workers', '0'])], { cwd: ROOT, encoding: 'utf8', timeout: 150000 });
+  assert.equal(r2.error, undefined, `taskset (Debian util-linux, an essential package: apt-get install util-linux) must run: ${String(r2.error)}`);
   ok(r2);
+  assert.doesNotMatch(r2.stdout, /threads/, 'auto on one core: one thread');
   const a = read(one);
   const b = read(auto);
   assert.deepEqual(b.epochs, a.epochs, 'epoch records equal as doubles');
