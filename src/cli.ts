@@ -40,7 +40,7 @@ commands:
   start [--out DIR]              train the quick protocol on the embedded data, print the analysis, write reports/quick/ (or DIR), print the headline
   experiment --protocol NAME     train or resume a protocol (${Object.keys(PROTOCOLS).join(', ')})
       [--seeds N] [--max-epochs N] [--target X] [--fraction F] [--arms a,b] [--batch-size N]
-      [--backend ${BACKENDS.join('|')}] [--workers N] [--data DIR] [--results FILE|URL]
+      [--backend ${BACKENDS.join('|')}] [--workers N] [--threads N|auto] [--data DIR] [--results FILE|URL]
       [--checkpoint-every N (0: none)] [--lease-seconds S (120)] [--heartbeat-seconds S (30)] [--run-index I] [--max-runs K]
   experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
   analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE|URL] [--allow-mixed-configs]
@@ -50,6 +50,10 @@ commands:
   export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   --workers 0                    trains in this process instead of worker processes
+  --threads N|auto               threads per run (wasm; N > 1: the data-parallel trainer, results equal up to float rounding,
+                                 the same N gives the same run bit for bit). auto (default), resolved once per invocation:
+                                 floor(cores / runs trained at once), i.e. 1 while pending runs >= cores, more for the last
+                                 runs or a single run. A resumed run keeps the thread count recorded in its checkpoint.
   --version                      versions of the workspace and its engine packages
   download                       fetch and verify the official CIFAR-10 binary archive into data/
   protocols [--runs NAME]        list the protocols / the runs of one with their --run-index (give the workers' --seeds, --arms, ... too)
@@ -64,7 +68,7 @@ const OPTIONS = {
   workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
   formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, 'lease-seconds': { type: 'string' },
-  'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' },
+  'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' }, threads: { type: 'string' },
   from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' },
 } as const;
 
@@ -73,7 +77,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 /** Upper bounds of the integer options (LIMITS: values no real study reaches), checked before anything allocates. */
 const INT_MAX: Record<string, number> = {
   seeds: LIMITS.seeds, 'max-epochs': LIMITS.maxEpochs, 'batch-size': LIMITS.batchSize, workers: LIMITS.workers,
-  'checkpoint-every': LIMITS.maxEpochs, 'run-index': LIMITS.runs - 1, 'max-runs': LIMITS.runs,
+  'checkpoint-every': LIMITS.maxEpochs, 'run-index': LIMITS.runs - 1, 'max-runs': LIMITS.runs, threads: LIMITS.threads,
 };
 
 /**
@@ -139,6 +143,13 @@ function joinNegativeValues(argv: string[]): string[] {
   return out;
 }
 
+/** --threads: `auto` (default) or an integer in 1..LIMITS.threads. @throws UsageError naming the value as given */
+function threadsFrom(v: Values): number | 'auto' {
+  if (v.threads === undefined || v.threads === 'auto') return 'auto';
+  if (!/^\d+$/.test(v.threads) || Number(v.threads) < 1) throw new UsageError(`--threads must be "auto" or an integer >= 1, got "${v.threads}"`);
+  return int(v.threads, 'threads', 1)!;
+}
+
 function backendFrom(v: Values): BackendChoice {
   const b = (v.backend ?? 'auto') as BackendChoice;
   if (!BACKEND_CHOICES.includes(b)) throw new UsageError(`unknown backend "${v.backend}"; expected one of ${BACKENDS.join(', ')}`);
@@ -166,7 +177,7 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   });
   const result = await runProtocol({
     protocol, overrides: overridesFrom(v), results: location, data: v.data, backend: backendFrom(v),
-    workers: int(v.workers, 'workers', 0) ?? defaultWorkers(), signal: controller.signal,
+    workers: int(v.workers, 'workers', 0) ?? defaultWorkers(), threads: threadsFrom(v), signal: controller.signal,
     lease: { checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 0), leaseSeconds: num(v['lease-seconds'], 'lease-seconds', 0, 86400),
       heartbeatSeconds: num(v['heartbeat-seconds'], 'heartbeat-seconds', 0, 3600) },
     runIndex: int(v['run-index'], 'run-index', 0), maxRuns: int(v['max-runs'], 'max-runs', 1),

@@ -119,19 +119,31 @@ test('parallel, 2 threads: same seed -> same run bit for bit; matches the single
   single.dispose();
 });
 
-test('parallel trainer: uneven shares (the last batch of an epoch); clear errors for bad batches and options', async () => {
+test('parallel trainer: uneven shares and batches smaller than the thread count (the last batch of an epoch); clear errors for bad batches and options', async () => {
   await assert.rejects(createParallelTrainer({ threads: 0, seed: 1 }), /threads must be an integer >= 1, got 0/);
-  await assert.rejects(createParallelTrainer({ threads: 3, seed: 1, maxBatch: 2 }), /maxBatch must be an integer >= threads \(3\), got 2/);
+  await assert.rejects(createParallelTrainer({ threads: 3, seed: 1, maxBatch: 0 }), /maxBatch must be an integer >= 1, got 0/);
   const p = await createParallelTrainer({ threads: 3, seed: 3, maxBatch: 16 });
   const single = createTrainState({ seed: 3 });
   try {
+    // 2 images over 3 replicas: shares 0, 1, 1; the idle replica takes part in every exchange with
+    // nothing: the same step as single-threaded; replica 0 (idle) then holds the single-threaded weights
+    const small = batch(1, 2);
+    const s1 = trainStep(single, small.images, small.labels, 0.01);
+    const s2 = await p.step(small.images, small.labels, 0.01);
+    assert.ok(Math.abs(s2.loss - s1.loss) <= 1e-5 * s1.loss, `loss ${s2.loss} vs single-threaded ${s1.loss}`);
+    assert.equal(s2.correct, s1.correct);
+    const w1 = single.model.trainable.map((v) => v.dataSync() as Float32Array);
+    const w2 = await p.weights();
+    let worst = 0;
+    w1.forEach((w, i) => w.forEach((x, k) => { worst = Math.max(worst, Math.abs(x - w2[i][k])); }));
+    assert.ok(worst < 1e-5, `weights after the small batch differ by at most ${worst}`);
     // 13 images over 3 replicas: shares 4, 4, 5
     const b = batch(0, 13);
     const r1 = trainStep(single, b.images, b.labels, 0.01);
     const r2 = await p.step(b.images, b.labels, 0.01);
     assert.ok(Math.abs(r2.loss - r1.loss) <= 1e-5 * r1.loss, `loss ${r2.loss} vs single-threaded ${r1.loss}`);
     assert.equal(r2.correct, r1.correct);
-    await assert.rejects(p.step(new Float32Array(2 * 3072), new Int32Array(2), 0.1), /batch of 2 images: needs at least one per thread \(3\) and at most maxBatch \(16\)/);
+    await assert.rejects(p.step(new Float32Array(0), new Int32Array(0), 0.1), /batch of 0 images: needs 1 to maxBatch \(16\)/);
     await assert.rejects(p.step(new Float32Array(17 * 3072), new Int32Array(17), 0.1), /batch of 17 images/);
   } finally {
     await p.close();

@@ -4,8 +4,8 @@
  * its checkpoint to the results store, fenced by the lease.
  */
 import { selectEngine, type BackendChoice } from '../engine/engine';
-import { CheckpointError } from '../train/checkpoint';
-import { configHash, runId as makeRunId, type RunConfig } from '../train/config';
+import { CheckpointError, checkpointThreads } from '../train/checkpoint';
+import { ConfigError, configHash, runId as makeRunId, withThreads, type RunConfig } from '../train/config';
 import { trainRun, TrainingInterrupted, type ResumeFrom, type TrainHooks } from '../train/loop';
 import type { EpochRecord, RunStatus } from './types';
 import { keepLease } from './lease';
@@ -37,6 +37,13 @@ export interface ExecuteOptions extends Partial<LeaseOptions> {
   dataDir: string;
   backend: BackendChoice;
   worker: WorkerIdentity;
+  /**
+   * Threads of a run started from epoch 1 (the data-parallel trainer when > 1; default: the
+   * configuration's, else 1). A run resumed from a checkpoint continues with the checkpoint's count.
+   */
+  threads?: number;
+  /** True when `threads` came from --threads auto: on an engine other than wasm it falls back to 1 instead of failing. */
+  threadsAuto?: boolean;
   /** Failed runs whose failure is at or after this time (ISO, store clock) are not retried. */
   skipFailedSince?: string;
   onEpoch?(record: EpochRecord, run: RunConfig): void;
@@ -66,10 +73,17 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
   const log = options.log ?? ((l: string) => console.log(l));
   const lease = leaseOptions(options);
   const id = makeRunId(config);
+  const tag = `[${config.protocol} ${config.arm} seed ${config.seed}]`;
+  let threads = options.threads ?? config.threads ?? 1;
+  if (threads > 1 && engine.backend !== 'wasm') {
+    if (!options.threadsAuto) throw new ConfigError(`--threads ${threads} needs the wasm backend (its kernels synchronise batch norm across threads); this process uses ${engine.backend}`);
+    threads = 1;
+  }
   const data = prepareRunData(options.dataDir, config.data);
   if (cachedCodeVersion === undefined) cachedCodeVersion = codeVersion();
+  const fresh = withThreads(config, threads);
   const claim = await store.claimRun({
-    runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: config as unknown as Record<string, unknown>,
+    runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: fresh as unknown as Record<string, unknown>,
     configHash: configHash(config), target: config.target, backend: engine.backend,
     versions: { ...engine.versions, node: process.version }, codeVersion: cachedCodeVersion,
   }, options.worker, { leaseSeconds: lease.leaseSeconds, skipFailedSince: options.skipFailedSince });
@@ -78,14 +92,27 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
     return claim.final ? 'skipped' : 'held';
   }
   claim.notes.forEach((n) => log(`warning: ${n}`));
-  const tag = `[${config.protocol} ${config.arm} seed ${config.seed}]`;
-  if (claim.resume) log(`${tag} resuming from the checkpoint of epoch ${claim.resume.epoch}`);
+  // a resumed run continues with the thread count that trained it (recorded in its checkpoint)
+  let run = fresh;
+  if (claim.resume) {
+    let recorded = threads;
+    try {
+      recorded = checkpointThreads(claim.resume.checkpoint);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e; // trainRun reports it and the run restarts below
+    }
+    run = withThreads(config, recorded);
+    const other = recorded !== threads ? ` (its checkpoint's; this invocation would start it with ${threads})` : '';
+    log(`${tag} resuming from the checkpoint of epoch ${claim.resume.epoch}${recorded > 1 || other ? ` with ${recorded} thread${recorded === 1 ? '' : 's'}${other}` : ''}`);
+  } else if (threads > 1) {
+    log(`${tag} training with ${threads} threads`);
+  }
   const keeper = keepLease(store, claim.lease, lease.heartbeatSeconds, log);
   const hooks: TrainHooks = {
     checkpointEvery: lease.checkpointEvery,
     onEpoch: async (record, summary, checkpoint) => {
       await store.recordEpoch(claim.lease, record, summary, checkpoint);
-      options.onEpoch?.(record, config);
+      options.onEpoch?.(record, run);
     },
     onProgress: options.onProgress,
     shouldStop: () => keeper.lost() ?? options.shouldStop?.() ?? null,
@@ -93,12 +120,12 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
   try {
     let outcome;
     try {
-      outcome = await trainRun(id, config, data, hooks, (claim.resume ?? undefined) as ResumeFrom | undefined);
+      outcome = await trainRun(id, run, data, hooks, (claim.resume ?? undefined) as ResumeFrom | undefined);
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e;
       log(`warning: run ${id}: its checkpoint cannot be restored (${e.message}); restarting the run from epoch 1`);
       await store.discardCheckpoint(claim.lease);
-      outcome = await trainRun(id, config, data, hooks);
+      outcome = await trainRun(id, run, data, hooks);
     }
     keeper.stop();
     await store.finishRun(claim.lease, { status: outcome.status, error: outcome.error });

@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
-import { ConfigError, runId, type RunConfig } from '../train/config';
+import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/engine';
 import { leaseOptions, type LeaseOptions } from './execute';
 import { FINISHED_STATUSES } from '../train/records';
@@ -32,6 +32,12 @@ export interface RunProtocolOptions {
   backend?: BackendChoice;
   /** Parallel worker processes (default: one per core, at most one per pending run); 0 = train in this process. */
   workers?: number;
+  /**
+   * Threads of each run started from epoch 1 (see resolveThreads): a number, or 'auto' (default):
+   * the cores divided among the runs this invocation trains at once. A resumed run continues with
+   * the thread count recorded in its checkpoint.
+   */
+  threads?: number | 'auto';
   /** Lease and checkpoint settings (defaults: lease 120 s, heartbeat 30 s, checkpoint every epoch). */
   lease?: Partial<LeaseOptions>;
   /** Train only run I (0-based) of the protocol's expansion (Slurm array task, Kubernetes completion index). */
@@ -68,6 +74,25 @@ export function defaultWorkers(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
+/**
+ * Threads per run of one invocation, resolved once before any run is claimed. A number is used as
+ * given (1..LIMITS.threads). 'auto' divides the cores among the runs trained at once:
+ * floor(cores / slots), at least 1, where slots = min(workers, pending runs, max runs) (1 when
+ * training in this process). With the default workers (one per core) that is 1 thread per run
+ * while a protocol has at least as many pending runs as cores (processes already use every core),
+ * and cores / pending runs threads for its last few runs, or a single run in a notebook.
+ * @param o.cores cores available to this process (defaultWorkers())
+ * @param o.slots runs trained at once by this invocation (>= 1)
+ * @throws ConfigError when a number is not an integer in 1..LIMITS.threads
+ */
+export function resolveThreads(choice: number | 'auto', o: { cores: number; slots: number }): number {
+  if (choice === 'auto') return Math.max(1, Math.min(LIMITS.threads, Math.floor(o.cores / Math.max(1, o.slots))));
+  if (!Number.isInteger(choice) || choice < 1 || choice > LIMITS.threads) {
+    throw new ConfigError(`threads must be an integer in 1..${LIMITS.threads} or "auto", got ${String(choice)}`);
+  }
+  return choice;
+}
+
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
   const t = setTimeout(resolve, ms);
   signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
@@ -83,6 +108,13 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   const backend = options.backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(backend)) throw new ConfigError(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
   checkBackendInstalled(backend);
+  const threadsChoice = options.threads ?? 'auto';
+  if (threadsChoice !== 'auto') {
+    resolveThreads(threadsChoice, { cores: 1, slots: 1 }); // checked before anything is read
+    if (threadsChoice > 1 && (backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu')) {
+      throw new ConfigError(`--threads ${threadsChoice} needs the wasm backend (its kernels synchronise batch norm across threads), not ${backend}`);
+    }
+  }
   const lease: LeaseOptions = leaseOptions(options.lease ?? {});
   if (!(lease.heartbeatSeconds > 0 && lease.leaseSeconds > lease.heartbeatSeconds)) {
     throw new ConfigError(`--lease-seconds (${lease.leaseSeconds}) must be longer than --heartbeat-seconds (${lease.heartbeatSeconds}${options.lease?.heartbeatSeconds === undefined ? ', the default' : ''})`);
@@ -118,7 +150,10 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       `(${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skippedAtStart} already finished, ${pending.length} to train; results in ${store.location}`);
 
     const printer = progressPrinter(options.progressBar ?? !!process.stdout.isTTY, log);
-    const execute = { dataDir: located.dir, backend, ...lease, skipFailedSince: await store.now() };
+    const workers = Math.min(options.workers ?? defaultWorkers(), pending.length, options.maxRuns ?? Infinity);
+    const explicitBackend = backend !== 'auto' && backend !== 'wasm';
+    const threads = threadsChoice === 'auto' && explicitBackend ? 1 : resolveThreads(threadsChoice, { cores: defaultWorkers(), slots: Math.max(1, workers) });
+    const execute = { dataDir: located.dir, backend, ...lease, skipFailedSince: await store.now(), threads, threadsAuto: threadsChoice === 'auto' };
     const slotOptions = {
       execute, results: location, store, log: (l: string) => printer.line(l),
       onEpoch: (record: EpochRecord, config: RunConfig) => {
@@ -127,11 +162,12 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       },
       onProgress: printer.update,
     };
-    const workers = Math.min(options.workers ?? defaultWorkers(), pending.length, options.maxRuns ?? Infinity);
     const slots: RunSlot[] = workers <= 0
       ? (pending.length ? [inProcessSlot(slotOptions)] : [])
       : Array.from({ length: workers }, () => processSlot(slotOptions));
-    if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${backend})`);
+    const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ' (--threads auto)' : ''}`;
+    if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${backend}, ${perRun})`);
+    else if (pending.length && threads > 1) log(`training in this process (backend ${backend}, ${perRun})`);
 
     const counts = { trained: 0, skipped: skippedAtStart, failed: 0, released: 0 };
     let interrupted: string | null = null;

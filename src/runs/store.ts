@@ -241,7 +241,9 @@ function sqlStore(db: SqlDriver): ResultsStore {
         if (resume && engineBefore && engineBefore !== engineName(s.backend, JSON.stringify(s.versions))) {
           notes.push(`run ${s.runId}: resuming on ${engineName(s.backend, JSON.stringify(s.versions))} a run trained on ${engineBefore} up to epoch ${resume.epoch}; its later epochs round differently from an uninterrupted run`);
         }
-        if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW} WHERE run_id = ?`, [s.runId]);
+        // a run (re)starting from epoch 1 records the configuration it trains with now (its thread
+        // count may differ from an earlier attempt's); a resumed run keeps the one it started with
+        if (!resume) await tx.run(`UPDATE runs SET started_at = ${NOW}, config_json = ? WHERE run_id = ?`, [JSON.stringify(s.config), s.runId]);
         return { claimed: true, lease: { runId: s.runId, owner: worker.owner, token, leaseSeconds: options.leaseSeconds }, resume, notes };
       });
     },

@@ -3,8 +3,9 @@
  * epoch can start in another process (or on another machine) as if nothing had happened.
  *
  * Contents: every trainable variable (weights, batch-norm gamma/beta), every batch-norm running
- * statistic, every SGD momentum buffer, the epoch and iteration counters, and the state of both
- * random streams (data order, augmentation). Timing (training seconds) is not part of it: it is
+ * statistic, every SGD momentum buffer, the epoch and iteration counters, the state of both
+ * random streams (data order, augmentation), and the thread count when > 1 (the data-parallel
+ * trainer's replicas hold identical copies; a run resumes with the count that trained it). Timing (training seconds) is not part of it: it is
  * not deterministic, and the results store keeps it in the epoch rows.
  *
  * Layout (little-endian): "WSCK" | u32 format | u32 header bytes | header JSON (UTF-8, padded with
@@ -29,6 +30,8 @@ export interface CheckpointPosition {
   iteration: number;
   /** States of the data-order and augmentation generators after that epoch. */
   rng: { order: RngState; augment: RngState };
+  /** Threads that trained the run (written only when > 1; read back as 1 when absent). */
+  threads?: number;
 }
 
 interface Header extends CheckpointPosition {
@@ -61,8 +64,9 @@ function groups(state: TrainState) {
  */
 export function saveCheckpoint(state: TrainState, depth: number, position: CheckpointPosition): Uint8Array {
   const g = groups(state);
+  const { threads, ...rest } = position;
   const header: Header = {
-    ...position, depth,
+    ...rest, ...(threads !== undefined && threads > 1 ? { threads } : {}), depth,
     shapes: { trainable: g.trainable.map((v) => v.shape), running: g.running.map((v) => v.shape), velocity: g.velocity.map((v) => v.shape) },
   };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -92,20 +96,7 @@ export function saveCheckpoint(state: TrainState, depth: number, position: Check
  *   not fit the model (depth or any tensor shape differs)
  */
 export function restoreCheckpoint(bytes: Uint8Array, state: TrainState, depth: number): CheckpointPosition {
-  if (bytes.length < 12) throw new CheckpointError(`checkpoint too short (${bytes.length} bytes)`);
-  const copy = new Uint8Array(bytes); // aligned private copy
-  const view = new DataView(copy.buffer);
-  if (view.getUint32(0, true) !== MAGIC) throw new CheckpointError('not a checkpoint (bad magic)');
-  const format = view.getUint32(4, true);
-  if (format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint format ${format}, this code reads ${CHECKPOINT_FORMAT}`);
-  const headerBytes = view.getUint32(8, true);
-  if (12 + headerBytes > copy.length) throw new CheckpointError('checkpoint truncated in its header');
-  let header: Header;
-  try {
-    header = JSON.parse(Buffer.from(copy.subarray(12, 12 + headerBytes)).toString('utf8')) as Header;
-  } catch (e) {
-    throw new CheckpointError(`checkpoint header is not JSON: ${(e as Error).message}`);
-  }
+  const { header, copy, headerBytes } = readHeader(bytes);
   if (header.depth !== depth) throw new CheckpointError(`checkpoint of ResNet-${header.depth}, the run is ResNet-${depth}`);
   const g = groups(state);
   const tensors = [...g.trainable, ...g.running, ...g.velocity];
@@ -124,5 +115,30 @@ export function restoreCheckpoint(bytes: Uint8Array, state: TrainState, depth: n
       offset += v.size;
     }
   });
-  return { epoch: header.epoch, iteration: header.iteration, rng: header.rng };
+  return { epoch: header.epoch, iteration: header.iteration, rng: header.rng, threads: header.threads ?? 1 };
+}
+
+/**
+ * Threads that trained the run of a checkpoint (1 for single-threaded runs and checkpoints written
+ * before the option existed), read from its header without touching any tensor.
+ * @throws CheckpointError as restoreCheckpoint, for a bad magic, format or header
+ */
+export function checkpointThreads(bytes: Uint8Array): number {
+  return readHeader(bytes).header.threads ?? 1;
+}
+
+function readHeader(bytes: Uint8Array): { header: Header; copy: Uint8Array; headerBytes: number } {
+  if (bytes.length < 12) throw new CheckpointError(`checkpoint too short (${bytes.length} bytes)`);
+  const copy = new Uint8Array(bytes); // aligned private copy
+  const view = new DataView(copy.buffer);
+  if (view.getUint32(0, true) !== MAGIC) throw new CheckpointError('not a checkpoint (bad magic)');
+  const format = view.getUint32(4, true);
+  if (format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint format ${format}, this code reads ${CHECKPOINT_FORMAT}`);
+  const headerBytes = view.getUint32(8, true);
+  if (12 + headerBytes > copy.length) throw new CheckpointError('checkpoint truncated in its header');
+  try {
+    return { header: JSON.parse(Buffer.from(copy.subarray(12, 12 + headerBytes)).toString('utf8')) as Header, copy, headerBytes };
+  } catch (e) {
+    throw new CheckpointError(`checkpoint header is not JSON: ${(e as Error).message}`);
+  }
 }

@@ -47,6 +47,14 @@ export interface RunConfig {
   bnEpsilon: number;
   augment: boolean;
   data: DataSpec;
+  /**
+   * Replicas (worker threads) of the data-parallel trainer (src/train/parallel.ts) that train this
+   * run; absent or 1: the single-threaded trainStep. The thread count changes float summation order,
+   * so a run is reproducible bit for bit for a given count; it is recorded with the run (its stored
+   * configuration and its checkpoints) but, like the backend, it is not part of the run's identity:
+   * configHash and runId leave it out (and a configuration with threads 1 omits the field).
+   */
+  threads?: number;
 }
 
 /** Error in a run configuration: names the field and value. */
@@ -83,6 +91,8 @@ export const LIMITS = {
   cycleMult: 1_000,
   /** Step milestones (iterations): a safe integer bound. */
   milestone: 1e12,
+  /** Worker threads of one run (the data-parallel trainer's replicas). */
+  threads: 256,
 } as const;
 
 /**
@@ -120,6 +130,7 @@ export function validateRunConfig(c: RunConfig): string[] {
   if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) throw new ConfigError(`weightDecay must be a number >= 0, got ${String(c.weightDecay)}`);
   if (!(c.bnMomentum > 0 && c.bnMomentum <= 1)) throw new ConfigError(`bnMomentum must be in (0, 1], got ${String(c.bnMomentum)}`);
   pos('bnEpsilon', c.bnEpsilon);
+  if (c.threads !== undefined) pos('threads', c.threads, true, LIMITS.threads);
   if (!(c.data.trainFraction > 0 && c.data.trainFraction <= 1)) throw new ConfigError(`trainFraction must be in (0, 1], got ${String(c.data.trainFraction)}`);
   pos('data.validationCount', c.data.validationCount, true, LIMITS.images);
   if (c.data.testCount !== null) pos('data.testCount', c.data.testCount, true, LIMITS.images);
@@ -176,10 +187,29 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Hash of everything in a configuration except the seed (12 hex digits): runs with equal hashes may be pooled. */
+/**
+ * Hash of everything in a configuration except the seed and the thread count (12 hex digits): runs
+ * with equal hashes may be pooled. The thread count is left out like the backend: it changes only
+ * float rounding, and a run keeps its identity (and its stored epochs and checkpoint) whatever the
+ * number of cores that trains it.
+ */
 export function configHash(c: RunConfig): string {
-  const { seed: _seed, ...rest } = c;
+  const { seed: _seed, threads: _threads, ...rest } = c;
   return crypto.createHash('sha256').update(canonical(rest)).digest('hex').slice(0, 12);
+}
+
+/** Threads of a configuration: its `threads` field, 1 when absent. */
+export function threadsOf(c: RunConfig): number {
+  return c.threads ?? 1;
+}
+
+/**
+ * The configuration trained with `threads` threads: the field set when > 1, omitted when 1 (so a
+ * single-threaded run's stored configuration is exactly what it was before the option existed).
+ */
+export function withThreads(c: RunConfig, threads: number): RunConfig {
+  const { threads: _t, ...rest } = c;
+  return threads === 1 ? rest : { ...rest, threads };
 }
 
 /** Stable run id: protocol, arm, seed and configuration hash. */

@@ -4,5 +4,5 @@ export * from './config';
 export * from './loop';
 export * from './records';
 export * from './checkpoint';
-export { createParallelTrainer, copyWeightsTo, type ParallelTrainer, type ParallelTrainerOptions } from './parallel';
+export { createParallelTrainer, copyWeightsTo, copyStateTo, loadStateFrom, type ParallelTrainer, type ParallelTrainerOptions } from './parallel';
 export * from './throughput';

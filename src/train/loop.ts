@@ -10,8 +10,9 @@ import { makeBatch } from '../data/augment';
 import { createRng, deriveSeed, permutation } from '../data/random';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { advanceSummary, emptySummary, type EpochRecord, type RunStatus, type RunSummary } from './records';
-import { buildSchedule, type RunConfig } from './config';
-import { createTrainState, evaluateYielding, trainStep } from './step';
+import { buildSchedule, ConfigError, threadsOf, type RunConfig } from './config';
+import { createTrainState, evaluateYielding, trainStep, type StepResult } from './step';
+import { copyStateTo, createParallelTrainer, loadStateFrom, type ParallelTrainer } from './parallel';
 
 /** Train/validation/test images of a run. */
 export interface RunData {
@@ -76,11 +77,17 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
  * Trains one run, from scratch or from a checkpoint.
  * Same seed and backend give the same data order, augmentation and initial weights; a run resumed
  * from the checkpoint of epoch k gives the same epochs k+1... as the uninterrupted run, bit for bit.
+ * With config.threads > 1 (wasm backend only) the steps run on the data-parallel trainer
+ * (src/train/parallel.ts, one replica per thread); after every epoch its state is copied into a
+ * main-thread model for evaluation and the checkpoint, and its threads are stopped on every exit
+ * (finished, diverged, interrupted, error). The same thread count gives the same run bit for bit.
  * @param runId identifier written into the epoch records
  * @param config run configuration (validated by the caller, see validateRunConfig)
  * @param data images: train (augmented, shuffled each epoch), validation and test (evaluated each epoch)
  * @returns final status: 'completed' (reached the target when stopping at it, or ran all epochs without a
  *   target), 'censored' (never reached the target in maxEpochs), 'diverged' (non-finite loss)
+ * @throws ConfigError when threads > 1 on another backend than wasm, or the checkpoint to resume from
+ *   was trained with another thread count (the caller resumes with the checkpoint's, see checkpointThreads)
  */
 export async function trainRun(runId: string, config: RunConfig, data: RunData, hooks: TrainHooks = {}, resume?: ResumeFrom): Promise<RunOutcome> {
   const perEpoch = iterationsPerEpoch(data.train.count, config.batchSize);
@@ -101,15 +108,33 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
   const started = process.hrtime.bigint() - BigInt(Math.round((resume?.totalSeconds ?? 0) * 1e9));
   const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
   const checkpointEvery = hooks.checkpointEvery ?? 1;
+  const threads = threadsOf(config);
+  let trainer: ParallelTrainer | null = null;
   try {
+    if (threads > 1 && tf.getBackend() !== 'wasm') {
+      throw new ConfigError(`threads ${threads} needs the wasm backend (its kernels synchronise batch norm across threads); this process trains with ${tf.getBackend()}`);
+    }
     if (resume) {
       const at = restoreCheckpoint(resume.checkpoint, state, config.depth);
+      if (at.threads !== threads) {
+        throw new ConfigError(`run ${runId}: its checkpoint was trained with ${at.threads} thread${at.threads === 1 ? '' : 's'}, the configuration says ${threads}; resume it with ${at.threads}`);
+      }
       orderRng = createRng(0, at.rng.order);
       augmentRng = createRng(0, at.rng.augment);
       iteration = at.iteration;
       firstEpoch = at.epoch + 1;
       if (config.stopAtTarget && summary.epochsToTarget !== null) firstEpoch = config.maxEpochs + 1; // stopped at the target already
     }
+    if (threads > 1 && firstEpoch <= config.maxEpochs) {
+      // replicas built from the same seed as `state`; a resumed run's state is loaded into them
+      trainer = await createParallelTrainer({
+        threads, maxBatch: config.batchSize, depth: config.depth, seed: config.seed, momentum: config.momentum,
+        weightDecay: config.weightDecay, bnMomentum: config.bnMomentum, bnEpsilon: config.bnEpsilon,
+      });
+      if (resume) await loadStateFrom(trainer, state);
+    }
+    const step = (images: Float32Array, labels: Int32Array, lr: number): StepResult | Promise<StepResult> =>
+      (trainer ? trainer.step(images, labels, lr) : trainStep(state, images, labels, lr));
     for (let epoch = firstEpoch; epoch <= config.maxEpochs; epoch++) {
       const order = permutation(data.train.count, orderRng);
       let lossSum = 0;
@@ -120,7 +145,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         const idx = order.subarray(b * config.batchSize, Math.min((b + 1) * config.batchSize, data.train.count));
         const batch = makeBatch(data.train, idx, config.augment ? augmentRng : undefined, buffer);
         lr = schedule(iteration);
-        const r = trainStep(state, batch.images, batch.labels, lr);
+        const r = await step(batch.images, batch.labels, lr);
         iteration++;
         if (!Number.isFinite(r.loss)) {
           trainSeconds += seconds(epochStart);
@@ -138,6 +163,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         if (stop) throw new TrainingInterrupted(stop);
       }
       trainSeconds += seconds(epochStart);
+      if (trainer) await copyStateTo(trainer, state);
       const validation = await evaluateYielding(state.model, data.validation);
       const test = await evaluateYielding(state.model, data.test);
       const record: EpochRecord = {
@@ -152,7 +178,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
       summary = advanceSummary(summary, record, config.target);
       const last = !Number.isFinite(validation.loss) || (reached && config.stopAtTarget) || epoch === config.maxEpochs;
       const checkpoint = checkpointEvery > 0 && (last || epoch % checkpointEvery === 0)
-        ? saveCheckpoint(state, config.depth, { epoch, iteration, rng: { order: orderRng.state(), augment: augmentRng.state() } })
+        ? saveCheckpoint(state, config.depth, { epoch, iteration, rng: { order: orderRng.state(), augment: augmentRng.state() }, threads })
         : null;
       await hooks.onEpoch?.(record, { ...summary }, checkpoint);
       if (!Number.isFinite(validation.loss)) {
@@ -162,6 +188,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
     }
   } finally {
     state.dispose();
+    await trainer?.close();
   }
   const status = config.stopAtTarget && config.target !== null && summary.epochsToTarget === null ? 'censored' : 'completed';
   return { ...summary, status, error: null, epochs };

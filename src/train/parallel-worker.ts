@@ -39,6 +39,12 @@ export class SharedCollective implements Collective {
   private readonly ctl: Int32Array;
   private readonly ex: Float64Array;
   private parity = 0;
+  /**
+   * True while this replica has no rows of the current batch (a batch smaller than the replica
+   * count, e.g. an epoch's last): it runs a placeholder row to take part in every exchange, and
+   * contributes count 0 and zero totals, so the whole-batch results are those of the others.
+   */
+  idle = false;
 
   constructor(readonly rank: number, readonly size: number, control: SharedArrayBuffer, exchange: SharedArrayBuffer) {
     this.ctl = new Int32Array(control);
@@ -62,9 +68,12 @@ export class SharedCollective implements Collective {
     if (c > 1024) throw new Error(`collective: ${c} channels, at most 1024`);
     const base = (p: number, r: number) => (p * this.size + r) * EXCHANGE_SLOT;
     const mine = base(this.parity, this.rank);
-    this.ex[mine] = count;
-    this.ex.set(a, mine + 1);
-    this.ex.set(b, mine + 1 + c);
+    this.ex[mine] = this.idle ? 0 : count;
+    if (this.idle) this.ex.fill(0, mine + 1, mine + 1 + 2 * c);
+    else {
+      this.ex.set(a, mine + 1);
+      this.ex.set(b, mine + 1 + c);
+    }
     this.barrier();
     const out = [];
     for (let r = 0; r < this.size; r++) {
@@ -105,7 +114,9 @@ async function main(): Promise<void> {
   const images = new Float32Array(d.images);
   const labels = new Int32Array(d.labels);
   let gradParity = 0;
-  port.on('message', (m: { cmd: string; n?: number; lr?: number; buffer?: SharedArrayBuffer }) => {
+  // trainable variables, running statistics, momentum buffers: the checkpoint's order (checkpoint.ts)
+  const stateVars = [...vars, ...state.model.runningStatistics, ...state.optimizer.velocities];
+  port.on('message', (m: { cmd: string; n?: number; lr?: number; buffer?: SharedArrayBuffer; state?: Float32Array[] }) => {
     try {
       if (m.cmd === 'gradients') {
         // f32 gradient slots: 2 parities x size x parameters
@@ -114,13 +125,22 @@ async function main(): Promise<void> {
       } else if (m.cmd === 'step') port.postMessage({ ok: true, ...step(m.n!, m.lr!) });
       else if (m.cmd === 'weights') {
         port.postMessage({ ok: true, weights: [...vars, ...state.model.runningStatistics].map((v) => v.dataSync() as Float32Array) });
+      } else if (m.cmd === 'state') port.postMessage({ ok: true, state: stateVars.map((v) => v.dataSync() as Float32Array) });
+      else if (m.cmd === 'load') {
+        const values = m.state!;
+        if (values.length !== stateVars.length) throw new Error(`load: ${values.length} tensors, the replica has ${stateVars.length}`);
+        stateVars.forEach((v, i) => {
+          if (values[i].length !== v.size) throw new Error(`load: tensor ${i} has ${values[i].length} values, the replica's ${v.size}`);
+          tf.tidy(() => v.assign(tf.tensor(values[i], v.shape, 'float32')));
+        });
+        port.postMessage({ ok: true });
       } else if (m.cmd === 'memory') port.postMessage({ ok: true, numTensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 });
       else if (m.cmd === 'close') {
         state.dispose();
         setCollective(null);
         port.postMessage({ ok: true });
         port.close();
-      }
+      } else throw new Error(`unknown command ${m.cmd}`);
     } catch (e) {
       port.postMessage({ ok: false, error: (e as Error).stack ?? String(e) });
     }
@@ -128,28 +148,39 @@ async function main(): Promise<void> {
 
   /** Forward/backward on this replica's rows, all-reduce, identical SGD update on every replica. */
   function step(n: number, lr: number): { loss: number; correct: number } {
-    // rows [lo, hi) of the batch: shares differ by at most one row
+    // rows [lo, hi) of the batch: shares differ by at most one row; a replica with none (n < size)
+    // runs one placeholder row (zeros) whose loss is multiplied by 0, whose statistics the collective
+    // leaves out and whose gradients are replaced by zeros, so that it still takes part in every
+    // exchange and applies the same update
     const lo = Math.floor((d.rank * n) / d.size);
     const share = Math.floor(((d.rank + 1) * n) / d.size) - lo;
+    const idle = share === 0;
+    const rows = idle ? 1 : share;
+    col.idle = idle;
     const packed = tf.tidy(() => {
-      const x = tf.tensor4d(images.subarray(lo * 3072, (lo + share) * 3072), [share, 32, 32, 3]);
-      const y = tf.tensor1d(labels.subarray(lo, lo + share), 'int32');
+      const x = idle ? tf.zeros<tf.Rank.R4>([1, 32, 32, 3]) : tf.tensor4d(images.subarray(lo * 3072, (lo + share) * 3072), [share, 32, 32, 3]);
+      const y = idle ? tf.zeros([1], 'int32') : tf.tensor1d(labels.subarray(lo, lo + share), 'int32');
       let statistics: BatchStatistics[] = [];
       let correct: tf.Tensor = tf.scalar(0);
       const { value, grads: g } = tf.variableGrads(() => {
         const out = state.model.forward(x, true);
         statistics = out.statistics.map((s) => ({ ...s, mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'float32')));
+        correct = tf.keep(idle ? tf.scalar(0) : tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'float32')));
         // this replica's share of the whole batch's mean cross-entropy
         const sum = tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), out.logits, undefined, undefined, tf.Reduction.SUM);
-        return tf.div(sum, n) as tf.Scalar;
+        return (idle ? tf.mul(sum, 0) : tf.div(sum, n)) as tf.Scalar;
       }, vars);
       // all-reduce: write this replica's gradients, barrier, sum every replica's in rank order
       const slot = (p: number, r: number) => (p * d.size + r) * total;
       let o = slot(gradParity, d.rank);
-      for (const v of vars) {
-        grads.set(g[v.name].dataSync() as Float32Array, o);
-        o += v.size;
+      // (an idle replica contributes zeros: batch norm's backward gives its placeholder row a nonzero
+      // input gradient from the whole-batch totals even though its loss is 0)
+      if (idle) grads.fill(0, o, o + total);
+      else {
+        for (const v of vars) {
+          grads.set(g[v.name].dataSync() as Float32Array, o);
+          o += v.size;
+        }
       }
       col.barrier();
       const summed: tf.NamedTensorMap = {};
@@ -166,7 +197,7 @@ async function main(): Promise<void> {
       gradParity ^= 1;
       state.optimizer.step(summed, lr);
       // the batch-norm statistics are the whole batch's (synchronised): n images, not this share
-      state.model.updateRunningStatistics(statistics.map((s) => ({ ...s, count: (s.count / share) * n })));
+      state.model.updateRunningStatistics(statistics.map((s) => ({ ...s, count: (s.count / rows) * n })));
       statistics.forEach((s) => { s.mean.dispose(); s.variance.dispose(); });
       const r = tf.stack([value, correct]);
       correct.dispose();
@@ -174,6 +205,7 @@ async function main(): Promise<void> {
     });
     const [loss, correct] = packed.dataSync();
     packed.dispose();
+    col.idle = false;
     return { loss, correct };
   }
   port.postMessage({ ok: true, ready: true, parameters: total });

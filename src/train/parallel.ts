@@ -14,14 +14,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
-import type { StepResult, TrainStateOptions } from './step';
+import type { StepResult, TrainState, TrainStateOptions } from './step';
 import type { ResNet } from '../model/resnet';
+import type { Variable } from '@tensorflow/tfjs';
 
 /** Options of createParallelTrainer. */
 export interface ParallelTrainerOptions extends TrainStateOptions {
   /** Replicas (worker threads), >= 1; default: one per core. */
   threads?: number;
-  /** Largest batch size a step will be given (default 128), >= threads. */
+  /** Largest batch size a step will be given (default 128), >= 1. */
   maxBatch?: number;
 }
 
@@ -30,10 +31,15 @@ export interface ParallelTrainer {
   readonly threads: number;
   /** Trainable parameters of the model. */
   readonly parameters: number;
+  /** Trainable variables, running statistics and SGD momentum buffers, in checkpoint order (replica 0's copy). */
+  state(): Promise<Float32Array[]>;
+  /** Sets every replica's variables, running statistics and momentum buffers (state()'s layout). */
+  load(values: Float32Array[]): Promise<void>;
   /**
    * One SGD iteration on the batch (same contract as trainStep: NHWC images normalised,
-   * n = labels.length, threads <= n <= maxBatch; replica r takes rows [floor(r n / threads),
-   * floor((r + 1) n / threads))).
+   * n = labels.length, 1 <= n <= maxBatch; replica r takes rows [floor(r n / threads),
+   * floor((r + 1) n / threads)), none when n < threads: that replica only takes part in the
+   * exchanges and applies the same update).
    * @returns the whole batch's mean cross-entropy (nats) and correct count, before the update
    */
   step(images: Float32Array, labels: Int32Array, learningRate: number): Promise<StepResult>;
@@ -49,16 +55,14 @@ type Reply = { ok: boolean; error?: string; [k: string]: unknown };
 
 /**
  * Starts `threads` replicas and resolves when all are ready.
- * @throws Error when threads is not a positive integer or maxBatch < threads, or
+ * @throws Error when threads or maxBatch is not a positive integer, or
  *   when a replica fails to start (its error message)
  */
 export async function createParallelTrainer(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
   const threads = options.threads ?? os.cpus().length;
   const maxBatch = options.maxBatch ?? 128;
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${threads}`);
-  if (!Number.isInteger(maxBatch) || maxBatch < threads) {
-    throw new Error(`maxBatch must be an integer >= threads (${threads}), got ${maxBatch}`);
-  }
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be an integer >= 1, got ${maxBatch}`);
   const { threads: _t, maxBatch: _m, ...trainOptions } = options;
   const shared = {
     control: new SharedArrayBuffer(8),
@@ -74,6 +78,11 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
   workers.forEach((w, i) => {
     w.on('message', (r: Reply) => replies[i].shift()?.(r));
     w.on('error', (e) => { failure = e; replies[i].splice(0).forEach((f) => f({ ok: false, error: e.message })); });
+    // a replica gone without an error event (killed, process.exit) fails what waits on it instead of hanging
+    w.on('exit', (code) => {
+      failure ??= new Error(`replica ${i} exited (code ${code})`);
+      replies[i].splice(0).forEach((f) => f({ ok: false, error: failure!.message }));
+    });
   });
   const ask = (i: number, msg?: object) => new Promise<Reply>((resolve, reject) => {
     if (failure) { reject(failure); return; }
@@ -97,7 +106,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
     parameters: count,
     async step(x, y, learningRate) {
       const n = y.length;
-      if (n > maxBatch || n < threads) throw new Error(`batch of ${n} images: needs at least one per thread (${threads}) and at most maxBatch (${maxBatch})`);
+      if (n > maxBatch || n < 1) throw new Error(`batch of ${n} images: needs 1 to maxBatch (${maxBatch})`);
       if (x.length !== n * 3072) throw new Error(`images: expected ${n * 3072} values for ${n} labels, got ${x.length}`);
       images.set(x);
       labels.set(y);
@@ -111,11 +120,22 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
     async weights() {
       return (await ask(0, { cmd: 'weights' })).weights as Float32Array[];
     },
+    async state() {
+      return (await ask(0, { cmd: 'state' })).state as Float32Array[];
+    },
+    async load(values) {
+      await all({ cmd: 'load', state: values });
+    },
     async memory() {
       return (await all({ cmd: 'memory' })).map((r) => ({ numTensors: r.numTensors as number, rssMB: r.rssMB as number }));
     },
     async close() {
-      await all({ cmd: 'close' }).catch(() => undefined);
+      // politely (each replica frees its tensors), but a replica stuck at a barrier after another
+      // one failed never answers: terminate every thread after at most 2 s either way
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); });
+      await Promise.race([all({ cmd: 'close' }).catch(() => undefined), late]);
+      clearTimeout(timer);
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
@@ -127,12 +147,29 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
  * @throws Error when the shapes do not match
  */
 export async function copyWeightsTo(trainer: ParallelTrainer, model: ResNet): Promise<void> {
-  const w = await trainer.weights();
-  const vars = [...model.trainable, ...model.runningStatistics];
-  if (w.length !== vars.length) throw new Error(`copyWeightsTo: ${w.length} tensors from the replicas, the model has ${vars.length}`);
+  await assignAll('copyWeightsTo', [...model.trainable, ...model.runningStatistics], await trainer.weights());
+}
+
+/**
+ * Copies the replicas' whole training state (trainable variables, running statistics, SGD
+ * momentum) into `state`, a main-thread TrainState of the same depth: then saveCheckpoint(state)
+ * and evaluate(state.model) see exactly what the replicas hold.
+ * @throws Error when the shapes do not match
+ */
+export async function copyStateTo(trainer: ParallelTrainer, state: TrainState): Promise<void> {
+  await assignAll('copyStateTo', [...state.model.trainable, ...state.model.runningStatistics, ...state.optimizer.velocities], await trainer.state());
+}
+
+async function assignAll(what: string, vars: Variable[], values: Float32Array[]): Promise<void> {
+  if (values.length !== vars.length) throw new Error(`${what}: ${values.length} tensors from the replicas, the main thread has ${vars.length}`);
   const tf = await import('@tensorflow/tfjs');
   vars.forEach((v, i) => {
-    if (w[i].length !== v.size) throw new Error(`copyWeightsTo: variable ${v.name} has ${v.size} values, the replicas sent ${w[i].length}`);
-    tf.tidy(() => v.assign(tf.tensor(w[i], v.shape)));
+    if (values[i].length !== v.size) throw new Error(`${what}: variable ${v.name} has ${v.size} values, the replicas sent ${values[i].length}`);
+    tf.tidy(() => v.assign(tf.tensor(values[i], v.shape)));
   });
+}
+
+/** Sets every replica's training state from `state` (e.g. after restoreCheckpoint(state) on the main thread). */
+export async function loadStateFrom(trainer: ParallelTrainer, state: TrainState): Promise<void> {
+  await trainer.load([...state.model.trainable, ...state.model.runningStatistics, ...state.optimizer.velocities].map((v) => v.dataSync() as Float32Array));
 }
