@@ -30,6 +30,8 @@ const HELP = `Usage: node dist/bench/bench.js [options]
   --rounds N          alternating rounds (workspace, PyTorch, ...) (default 3; --quick: 1)
   --threads N         threads of one run (default 1; the one-run-all-cores figure uses one per core)
   --no-all-cores      skip the one-run-all-cores figure
+  --onednn-threads N  one run with N oneDNN threads in its convolutions (intra-op) instead of one
+                      (with --no-machine --no-all-cores: compares against the replicas of --threads)
   --batch N           batch size (default 128)
   --workers N         processes for the whole-machine figure (default: one per core = ${os.cpus().length})
   --mem-every N       record tf.memory().numTensors every N steps (default 5)
@@ -70,6 +72,7 @@ export function parseArgs(argv: string[]): BenchOptions & { worker: boolean; hel
       case '--workers': o.workers = Math.max(1, int()); break;
       case '--mem-every': o.memEvery = Math.max(1, int()); break;
       case '--backend': o.backend = next(); break;
+      case '--onednn-threads': (o as BenchOptions).onednnThreads = int(); break;
       case '--trainer': o.trainer = next() as BenchOptions['trainer']; break;
       case '--data': o.data = next(); break;
       case '--rounds': o.rounds = Math.max(1, int()); break;

@@ -31,6 +31,8 @@ export interface BenchOptions {
   threads: number;
   /** Measure one run on all cores (--threads = cores). */
   allCores: boolean;
+  /** OpenMP threads of oneDNN's convolutions in a single-process run (intra-op; default 1). */
+  onednnThreads?: number;
 }
 
 /** What one training run (one process) reports. */
@@ -141,6 +143,7 @@ async function selectBackend(backend: string): Promise<{ backend: string; kernel
  */
 export async function runTraining(o: BenchOptions, go: () => Promise<void> = async () => undefined): Promise<RunReport> {
   const { backend, kernels } = await selectBackend(o.backend);
+  if ((o.onednnThreads ?? 1) > 1) (require('../engine/onednn') as typeof import('../engine/onednn')).setOneDnnThreads(o.onednnThreads!);
   const dataFile = findDataFile(o.data);
   const t0 = performance.now();
   const raw: Cifar10Raw = readCifar10File(dataFile);

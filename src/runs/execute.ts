@@ -42,7 +42,7 @@ export interface ExecuteOptions extends Partial<LeaseOptions> {
    * configuration's, else 1). A run resumed from a checkpoint continues with the checkpoint's count.
    */
   threads?: number;
-  /** True when `threads` came from --threads auto: on an engine other than wasm it falls back to 1 instead of failing. */
+  /** True when `threads` came from --threads auto: on an engine other than wasm/onednn it falls back to 1 instead of failing. */
   threadsAuto?: boolean;
   /** Failed runs whose failure is at or after this time (ISO, store clock) are not retried. */
   skipFailedSince?: string;
@@ -75,8 +75,8 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
   const id = makeRunId(config);
   const tag = `[${config.protocol} ${config.arm} seed ${config.seed}]`;
   let threads = options.threads ?? config.threads ?? 1;
-  if (threads > 1 && engine.backend !== 'wasm') {
-    if (!options.threadsAuto) throw new ConfigError(`--threads ${threads} needs the wasm backend (its kernels synchronise batch norm across threads); this process uses ${engine.backend}`);
+  if (threads > 1 && engine.backend !== 'wasm' && engine.backend !== 'onednn') {
+    if (!options.threadsAuto) throw new ConfigError(`--threads ${threads} needs the wasm or onednn backend (their kernels synchronise batch norm across threads); this process uses ${engine.backend}`);
     threads = 1;
   }
   const data = prepareRunData(options.dataDir, config.data);

@@ -77,7 +77,7 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
  * Trains one run, from scratch or from a checkpoint.
  * Same seed and backend give the same data order, augmentation and initial weights; a run resumed
  * from the checkpoint of epoch k gives the same epochs k+1... as the uninterrupted run, bit for bit.
- * With config.threads > 1 (wasm backend only) the steps run on the data-parallel trainer
+ * With config.threads > 1 (wasm backend, with or without oneDNN's convolutions) the steps run on the data-parallel trainer
  * (src/train/parallel.ts, one replica per thread); after every epoch its state is copied into a
  * main-thread model for evaluation and the checkpoint, and its threads are stopped on every exit
  * (finished, diverged, interrupted, error). The same thread count gives the same run bit for bit.
@@ -86,7 +86,7 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
  * @param data images: train (augmented, shuffled each epoch), validation and test (evaluated each epoch)
  * @returns final status: 'completed' (reached the target when stopping at it, or ran all epochs without a
  *   target), 'censored' (never reached the target in maxEpochs), 'diverged' (non-finite loss)
- * @throws ConfigError when threads > 1 on another backend than wasm, or the checkpoint to resume from
+ * @throws ConfigError when threads > 1 on another tfjs backend than wasm, or the checkpoint to resume from
  *   was trained with another thread count (the caller resumes with the checkpoint's, see checkpointThreads)
  */
 export async function trainRun(runId: string, config: RunConfig, data: RunData, hooks: TrainHooks = {}, resume?: ResumeFrom): Promise<RunOutcome> {

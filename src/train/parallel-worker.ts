@@ -17,6 +17,8 @@ export interface ReplicaData {
   rank: number;
   size: number;
   options: TrainStateOptions;
+  /** The engine of every replica: the creating thread's ('onednn' or 'wasm'). */
+  backend: 'onednn' | 'wasm';
   /** Int32 control words: [0] barrier count, [1] barrier generation. */
   control: SharedArrayBuffer;
   /** f64 exchange slots: 2 parities x size x EXCHANGE_SLOT. */
@@ -104,7 +106,7 @@ export class SharedCollective implements Collective {
 async function main(): Promise<void> {
   const d = workerData as ReplicaData;
   const port = parentPort!;
-  await selectEngine({ backend: 'wasm' });
+  await selectEngine({ backend: d.backend });
   const col = new SharedCollective(d.rank, d.size, d.control, d.exchange);
   setCollective(col);
   const state = createTrainState(d.options);

@@ -1,6 +1,7 @@
 /**
  * One training run on several cores: a data-parallel trainer over worker threads. Each of
- * `threads` replicas (src/train/parallel-worker.ts, one wasm engine each) holds the same model
+ * `threads` replicas (src/train/parallel-worker.ts, one wasm engine each, with oneDNN's convolutions when
+ * the creating thread uses them) holds the same model
  * and optimizer (same seed), takes an equal share of every batch, normalises with the WHOLE
  * batch's statistics (synchronised batch norm through engine/collective.ts), and the gradients
  * are summed in a fixed replica order before the identical SGD update on every replica. So a
@@ -17,6 +18,7 @@ import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
 import type { StepResult, TrainState, TrainStateOptions } from './step';
 import type { ResNet } from '../model/resnet';
 import type { Variable } from '@tensorflow/tfjs';
+import { currentEngine } from '../engine/engine';
 
 /** Options of createParallelTrainer. */
 export interface ParallelTrainerOptions extends TrainStateOptions {
@@ -24,6 +26,8 @@ export interface ParallelTrainerOptions extends TrainStateOptions {
   threads?: number;
   /** Largest batch size a step will be given (default 128), >= 1. */
   maxBatch?: number;
+  /** Engine of the replicas (default: 'onednn' when this thread selected it, else 'wasm'). */
+  backend?: 'onednn' | 'wasm';
 }
 
 /** A model trained by `threads` replicas; every method runs on all of them. */
@@ -63,7 +67,9 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
   const maxBatch = options.maxBatch ?? 128;
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${threads}`);
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be an integer >= 1, got ${maxBatch}`);
-  const { threads: _t, maxBatch: _m, ...trainOptions } = options;
+  const { threads: _t, maxBatch: _m, backend: _b, ...trainOptions } = options;
+  // replicas train on the engine of this thread (oneDNN's convolutions when it uses them), else wasm
+  const backend = options.backend ?? (currentEngine()?.backend === 'onednn' ? 'onednn' : 'wasm');
   const shared = {
     control: new SharedArrayBuffer(8),
     exchange: new SharedArrayBuffer(2 * threads * EXCHANGE_SLOT * 8),
@@ -71,7 +77,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
     labels: new SharedArrayBuffer(maxBatch * 4),
   };
   const workers = Array.from({ length: threads }, (_, rank) => new Worker(path.join(__dirname, 'parallel-worker.js'), {
-    workerData: { rank, size: threads, options: trainOptions, ...shared } satisfies ReplicaData,
+    workerData: { rank, size: threads, options: trainOptions, backend, ...shared } satisfies ReplicaData,
   }));
   const replies = workers.map(() => [] as ((r: Reply) => void)[]);
   let failure: Error | null = null;
