@@ -8,9 +8,11 @@
  *   node dist/bench/loss-curve.js --backend wasm|onednn [--steps 200] [--batch 32] [--seed 1] [--lr 0.05]
  *     [--conv-route simd|xnnpack]   (wasm: the direct SIMD kernels, default, or XNNPACK's summation order)
  *
- * Prints one JSON line: { backend, steps, batch, seconds, losses: number[] } (losses in nats).
+ * Prints one JSON line: { backend, steps, batch, seconds, peakRssMB, memory: [{ step, rssMB, heapMB,
+ * tensors }] every 50 steps, losses: number[] (nats) }.
  */
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
 import { selectEngine, type BackendChoice } from '../engine/engine';
 import { readCifar10File } from '../data/cifar10';
 import { makeBatch } from '../data/augment';
@@ -43,15 +45,18 @@ async function main(): Promise<void> {
   const buffer = new Float32Array(batch * 3072);
   const indices = new Int32Array(batch);
   const losses: number[] = [];
+  const memory: { step: number; rssMB: number; heapMB: number; tensors: number }[] = [];
+  const mb = (b: number) => Math.round(b / 1048576);
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) {
     for (let i = 0; i < batch; i++) indices[i] = (s * batch + i) % raw.count;
     const b = makeBatch(raw, indices, rng, buffer);
     losses.push(trainStep(state, b.images, b.labels, lr).loss);
+    if ((s + 1) % 50 === 0) memory.push({ step: s + 1, rssMB: mb(process.memoryUsage().rss), heapMB: mb(process.memoryUsage().heapUsed), tensors: tf.memory().numTensors });
   }
   const seconds = (performance.now() - t0) / 1000;
   state.dispose();
-  console.log(JSON.stringify({ backend: engine.backend, steps, batch, seconds, losses }));
+  console.log(JSON.stringify({ backend: engine.backend, steps, batch, seconds, peakRssMB: mb(process.resourceUsage().maxRSS * 1024), memory, losses }));
 }
 
 main().catch((e) => {
