@@ -18,7 +18,8 @@ import {
   KernelFn, TensorInfo, WasmBackendLike, alloc, f32, free, single, wasmKernel,
 } from './heap';
 import { Runtime, runtimeFor } from './runtime';
-import { heapBuffer } from './heap';
+import { winogradApplies, winogradConv } from './winograd';
+import { heapBuffer, offsetOf as off, padNHWC } from './heap';
 
 /** Byte offset in the runtime scratch area of the i32 tap-offset table of convRow. */
 const TAP_TABLE = 48 * 1024;
@@ -30,11 +31,6 @@ function tapTable(backend: WasmBackendLike, rt: Runtime, taps: [number, number][
   return rt.scratch + TAP_TABLE;
 }
 
-function off(backend: WasmBackendLike, t: TensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (d === undefined) throw new Error('wasm kernels: tensor data not found');
-  return d.memoryOffset;
-}
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
@@ -127,28 +123,15 @@ function dilate(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number
 let stockBackpropInput: KernelFn | null = null;
 let stockConv2D: KernelFn | null = null;
 
-/** Forward / input-gradient route: generated SIMD rows (default) or XNNPACK. */
-let convRoute: 'simd' | 'xnnpack' = 'simd';
-export function setConvRoute(route: 'simd' | 'xnnpack'): void { convRoute = route; }
-
-/** Copies x [N, H, W, C] into a zero tensor [N, H+pt+pb, W+pl+pr, C] at (pt, pl). */
-function padNHWC(backend: WasmBackendLike, x: TensorInfo, pt: number, pb: number, pl: number, pr: number): TensorInfo {
-  const [n, h, w, c] = x.shape;
-  const hp = h + pt + pb;
-  const wp = w + pl + pr;
-  const out = alloc(backend, [n, hp, wp, c]);
-  const src = f32(backend, x);
-  const dst = f32(backend, out);
-  dst.fill(0);
-  const row = w * c;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < h; i++) {
-      const so = (b * h + i) * row;
-      dst.set(src.subarray(so, so + row), ((b * hp + i + pt) * wp + pl) * c);
-    }
-  }
-  return out;
-}
+/**
+ * Forward / input-gradient route: generated SIMD rows (direct, default), 'winograd' (the stride-1
+ * pad-1 3x3 convolutions by Winograd F(m x m, 3 x 3), winograd.ts; direct rows for the others) or
+ * XNNPACK. WS_CONV_ROUTE sets the initial route.
+ */
+export type ConvRoute = 'simd' | 'winograd' | 'xnnpack';
+let convRoute: ConvRoute = process.env.WS_CONV_ROUTE === 'winograd' ? 'winograd' : process.env.WS_CONV_ROUTE === 'xnnpack' ? 'xnnpack' : 'simd';
+export function setConvRoute(route: ConvRoute): void { convRoute = route; }
+export function getConvRoute(): ConvRoute { return convRoute; }
 
 function simdConvOk(c: number, f: number): boolean {
   return f % 4 === 0 && (c % 4 === 0 || c <= 8);
@@ -259,8 +242,9 @@ export function conv2D(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number] };
   const dil = attrs.dilations ?? 1;
   const dilOne = Array.isArray(dil) ? dil[0] === 1 && dil[1] === 1 : dil === 1;
-  if (convRoute === 'simd' && isNHWC(attrs) && dilOne) {
+  if (convRoute !== 'xnnpack' && isNHWC(attrs) && dilOne) {
     const info = convInfo(x.shape, filter.shape, attrs);
+    if (convRoute === 'winograd' && winogradApplies(info)) return winogradConv(backend, x, filter, false);
     if (info.strideHeight === info.strideWidth && simdConvOk(info.inChannels, info.outChannels)) {
       return conv2dSimd(backend, x, filter, info);
     }
@@ -294,7 +278,8 @@ export function conv2DBackpropInput(args: {
   const pb = info.inHeight - hd - pt + kh - 1;
   const pr = info.inWidth - wd - pl + kw - 1;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fallback();
-  if (convRoute === 'simd' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
+  if (convRoute === 'winograd' && winogradApplies(info)) return winogradConv(backend, dy, filter, true);
+  if (convRoute !== 'xnnpack' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
     return backpropInputSimd(backend, dy, filter, info);
   }
 
