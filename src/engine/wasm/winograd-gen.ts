@@ -17,7 +17,18 @@ import { FnBuilder, I32, V128, instantiate } from './asm';
 import { fmaEnabled } from './simd';
 
 /** The transform matrices B^T (a x a), G (a x 3) and A^T (m x a) of F(m x m, 3 x 3). */
-export interface WinogradMatrices { m: number; a: number; BT: number[][]; G: number[][]; AT: number[][] }
+export interface WinogradMatrices {
+  m: number; a: number; BT: number[][]; G: number[][]; AT: number[][];
+  /** y = B^T x and y = A^T x as programs. */
+  bt: Program; at: Program;
+}
+
+/**
+ * A 1-D transform as straight-line code with common subexpressions: assignments name <- sum coef *
+ * name over inputs x0.., temporaries t0.. and outputs y0.. (y = Mat x for the matrix it implements;
+ * test/winograd.test.ts checks every program against its matrix).
+ */
+export type Program = [string, [number, string][]][];
 
 /** F(2x2, 3x3), interpolation points 0, 1, -1 (Lavin & Gray 2015, eq. 7-8). */
 export const F2: WinogradMatrices = {
@@ -25,6 +36,8 @@ export const F2: WinogradMatrices = {
   BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
   G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
   AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+  bt: [['y0', [[1, 'x0'], [-1, 'x2']]], ['y1', [[1, 'x1'], [1, 'x2']]], ['y2', [[1, 'x2'], [-1, 'x1']]], ['y3', [[1, 'x1'], [-1, 'x3']]]],
+  at: [['y0', [[1, 'x0'], [1, 'x1'], [1, 'x2']]], ['y1', [[1, 'x1'], [-1, 'x2'], [-1, 'x3']]]],
 };
 
 /** F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 (Lavin & Gray 2015, section 4.2). */
@@ -33,6 +46,19 @@ export const F4: WinogradMatrices = {
   BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
   G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
   AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+  bt: [
+    ['y0', [[4, 'x0'], [-5, 'x2'], [1, 'x4']]],
+    ['t0', [[1, 'x4'], [-4, 'x2']]], ['t1', [[1, 'x3'], [-4, 'x1']]],
+    ['y1', [[1, 't0'], [1, 't1']]], ['y2', [[1, 't0'], [-1, 't1']]],
+    ['t2', [[1, 'x4'], [-1, 'x2']]], ['t3', [[2, 'x3'], [-2, 'x1']]],
+    ['y3', [[1, 't2'], [1, 't3']]], ['y4', [[1, 't2'], [-1, 't3']]],
+    ['y5', [[4, 'x1'], [-5, 'x3'], [1, 'x5']]],
+  ],
+  at: [
+    ['t0', [[1, 'x1'], [1, 'x2']]], ['t1', [[1, 'x1'], [-1, 'x2']]], ['t2', [[1, 'x3'], [1, 'x4']]], ['t3', [[1, 'x3'], [-1, 'x4']]],
+    ['y0', [[1, 'x0'], [1, 't0'], [1, 't2']]], ['y1', [[1, 't1'], [2, 't3']]],
+    ['y2', [[1, 't0'], [4, 't2']]], ['y3', [[1, 't1'], [8, 't3'], [1, 'x5']]],
+  ],
 };
 
 /** Shape of one generated Winograd kernel set. */
@@ -79,20 +105,41 @@ function lincomb(f: FnBuilder, coef: number[], operand: (k: number) => void, con
   if (terms.length === 0) f.v128Zero();
 }
 
-/** Locals holding f32x4.splat(v) for every |coefficient| other than 0 and 1 of the matrix. */
-function splatConsts(f: FnBuilder, mat: number[][]): Map<number, number> {
+/** Locals holding f32x4.splat(v) for every |coefficient| other than 0 and 1 of the programs. */
+function splatConsts(f: FnBuilder, progs: Program[]): Map<number, number> {
   const consts = new Map<number, number>();
-  for (const row of mat) {
-    for (const c of row) {
-      const mag = Math.abs(c);
-      if (mag !== 0 && mag !== 1 && !consts.has(mag)) {
-        const l = f.local(V128);
-        f.f32(mag).f32x4Splat().set(l);
-        consts.set(mag, l);
+  for (const p of progs) {
+    for (const [, terms] of p) {
+      for (const [c] of terms) {
+        const mag = Math.abs(c);
+        if (mag !== 0 && mag !== 1 && !consts.has(mag)) {
+          const l = f.local(V128);
+          f.f32(mag).f32x4Splat().set(l);
+          consts.set(mag, l);
+        }
       }
     }
   }
   return consts;
+}
+
+/**
+ * Emits a program with inputs x[k] and temporaries in locals; each output y_j goes to out(j, emit)
+ * where emit() pushes its value (out stores it or sets a local).
+ */
+function runProgram(f: FnBuilder, p: Program, x: number[], temps: number[], consts: Map<number, number>,
+  out: (j: number, emit: () => void) => void): void {
+  const local = (name: string) => (name[0] === 'x' ? x : temps)[Number(name.slice(1))];
+  for (const [dst, terms] of p) {
+    const emit = () => lincomb(f, terms.map(([c]) => c), (k) => f.get(local(terms[k][1])), consts);
+    if (dst[0] === 'y') out(Number(dst.slice(1)), emit);
+    else { emit(); f.set(local(dst)); }
+  }
+}
+
+/** Temporaries a program uses (t0..). */
+function tempCount(p: Program): number {
+  return p.filter(([d]) => d[0] === 't').reduce((n, [d]) => Math.max(n, Number(d.slice(1)) + 1), 0);
 }
 
 /** base = ((n * rows + m*ty) * cols + m*tx) * ch * 4 + ptr for tile index tile (a local). */
@@ -107,19 +154,21 @@ function tileAddress(f: FnBuilder, s: WinogradSpec, tile: number, ptr: number, r
   f.i32(ch * 4).i32Mul().get(ptr).i32Add().set(into);
 }
 
+function vlocals(f: FnBuilder, n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(f.local(V128));
+  return out;
+}
+
 function genInputTransform(s: WinogradSpec): FnBuilder {
-  const { a, BT } = s.mats;
+  const { a, bt } = s.mats;
   const f = new FnBuilder('inputTransform', [I32, I32, I32, I32]);
   const [inp, v, t0, count] = [0, 1, 2, 3];
-  const t = f.local(I32);
-  const tile = f.local(I32);
-  const src = f.local(I32);
-  const tmp = f.local(I32);
-  const pv = f.local(I32);
-  const k = f.local(I32);
-  const consts = splatConsts(f, BT);
-  const r: number[] = [];
-  for (let i = 0; i < a * a; i++) r.push(f.local(V128));
+  const [t, tile, src, tmp, pv, k] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const consts = splatConsts(f, [bt]);
+  const r = vlocals(f, a * a);
+  const x = vlocals(f, a);
+  const temps = vlocals(f, tempCount(bt));
   const rowStride = s.wp * s.c * 4;
   const plane = s.T * s.c * 4;
   f.forRange(t, { c: 0 }, count, 1, () => {
@@ -127,20 +176,15 @@ function genInputTransform(s: WinogradSpec): FnBuilder {
     tileAddress(f, s, tile, inp, s.hp, s.wp, s.c, src, tmp);
     f.get(v).get(t).i32(s.c * 4).i32Mul().i32Add().set(pv);
     f.forRange(k, { c: 0 }, { c: s.c / 4 }, 1, () => {
-      // r[i][j] = sum_l d[i][l] BT[j][l] (rows of d times B)
+      // rows: r[i][.] = B^T d[i][.]
       for (let i = 0; i < a; i++) {
-        for (let j = 0; j < a; j++) {
-          lincomb(f, BT[j], (l) => f.get(src).v128Load(i * rowStride + l * s.c * 4), consts);
-          f.set(r[i * a + j]);
-        }
+        for (let l = 0; l < a; l++) f.get(src).v128Load(i * rowStride + l * s.c * 4).set(x[l]);
+        runProgram(f, bt, x, temps, consts, (j, emit) => { emit(); f.set(r[i * a + j]); });
       }
-      // V[i][j] = sum_l BT[i][l] r[l][j]
-      for (let i = 0; i < a; i++) {
-        for (let j = 0; j < a; j++) {
-          f.get(pv);
-          lincomb(f, BT[i], (l) => f.get(r[l * a + j]), consts);
-          f.v128Store((i * a + j) * plane);
-        }
+      // columns: V[i][j] = (B^T r[.][j])[i]
+      for (let j = 0; j < a; j++) {
+        const col = Array.from({ length: a }, (_, l) => r[l * a + j]);
+        runProgram(f, bt, col, temps, consts, (i, emit) => { f.get(pv); emit(); f.v128Store((i * a + j) * plane); });
       }
       f.get(src).i32(16).i32Add().set(src);
       f.get(pv).i32(16).i32Add().set(pv);
@@ -150,40 +194,30 @@ function genInputTransform(s: WinogradSpec): FnBuilder {
 }
 
 function genOutputTransform(s: WinogradSpec): FnBuilder {
-  const { m, a, AT } = s.mats;
+  const { m, a, at } = s.mats;
   const f = new FnBuilder('outputTransform', [I32, I32, I32, I32]);
   const [mm, out, t0, count] = [0, 1, 2, 3];
-  const t = f.local(I32);
-  const tile = f.local(I32);
-  const dst = f.local(I32);
-  const tmp = f.local(I32);
-  const pm = f.local(I32);
-  const k = f.local(I32);
-  const consts = splatConsts(f, AT);
-  const r: number[] = [];
-  for (let i = 0; i < m * a; i++) r.push(f.local(V128));
+  const [t, tile, dst, tmp, pm, k] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const consts = splatConsts(f, [at]);
+  const r = vlocals(f, m * a);
+  const x = vlocals(f, a);
+  const temps = vlocals(f, tempCount(at));
   const plane = s.T * s.f * 4;
-  const ho = s.hp - 2;
   const wo = s.wp - 2;
   f.forRange(t, { c: 0 }, count, 1, () => {
     f.get(t0).get(t).i32Add().set(tile);
-    tileAddress(f, s, tile, out, ho, wo, s.f, dst, tmp);
+    tileAddress(f, s, tile, out, s.hp - 2, wo, s.f, dst, tmp);
     f.get(mm).get(t).i32(s.f * 4).i32Mul().i32Add().set(pm);
     f.forRange(k, { c: 0 }, { c: s.f / 4 }, 1, () => {
-      // r[i][j] = sum_l AT[i][l] M[l][j]
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < a; j++) {
-          lincomb(f, AT[i], (l) => f.get(pm).v128Load((l * a + j) * plane), consts);
-          f.set(r[i * a + j]);
-        }
+      // columns: r[.][j] = A^T M[.][j]
+      for (let j = 0; j < a; j++) {
+        for (let l = 0; l < a; l++) f.get(pm).v128Load((l * a + j) * plane).set(x[l]);
+        runProgram(f, at, x, temps, consts, (i, emit) => { emit(); f.set(r[i * a + j]); });
       }
-      // Y[i][j] = sum_l r[i][l] AT[j][l]
+      // rows: Y[i][.] = A^T r[i][.]
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < m; j++) {
-          f.get(dst);
-          lincomb(f, AT[j], (l) => f.get(r[i * a + l]), consts);
-          f.v128Store((i * wo + j) * s.f * 4);
-        }
+        const row = r.slice(i * a, i * a + a);
+        runProgram(f, at, row, temps, consts, (j, emit) => { f.get(dst); emit(); f.v128Store((i * wo + j) * s.f * 4); });
       }
       f.get(dst).i32(16).i32Add().set(dst);
       f.get(pm).i32(16).i32Add().set(pm);

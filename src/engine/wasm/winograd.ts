@@ -47,7 +47,7 @@ export function winogradApplies(info: tf.backend_util.Conv2DInfo): boolean {
  * w[2-a, 2-b, co, cr] (input gradient: flipped and transposed), computed in float64.
  * @param w HWIO filter [3, 3, C, F] (heap view)
  */
-function transformFilter(w: Float32Array, c: number, fch: number, grad: boolean, mats: WinogradMatrices, u: Float32Array): void {
+export function transformFilter(w: Float32Array, c: number, fch: number, grad: boolean, mats: WinogradMatrices, u: Float32Array): void {
   const { a, G } = mats;
   const cr = grad ? fch : c; // reduction channels
   const co = grad ? c : fch; // output channels
