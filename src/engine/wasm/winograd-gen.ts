@@ -61,6 +61,16 @@ export const F4: WinogradMatrices = {
   ],
 };
 
+/**
+ * Bytes between the planes xi and xi + 1 of the V / M block ([a*a][T][ch]): T*ch*4 padded so that
+ * the a*a loads / stores of one tile do not fall 4 KiB apart (same L1 set, 4K aliasing).
+ */
+export function planeBytes(T: number, ch: number): number {
+  let p = T * ch * 4 + 64;
+  if (p % 1024 === 0) p += 64;
+  return p;
+}
+
 /** Shape of one generated Winograd kernel set. */
 export interface WinogradSpec {
   mats: WinogradMatrices;
@@ -170,7 +180,7 @@ function genInputTransform(s: WinogradSpec): FnBuilder {
   const x = vlocals(f, a);
   const temps = vlocals(f, tempCount(bt));
   const rowStride = s.wp * s.c * 4;
-  const plane = s.T * s.c * 4;
+  const plane = planeBytes(s.T, s.c);
   f.forRange(t, { c: 0 }, count, 1, () => {
     f.get(t0).get(t).i32Add().set(tile);
     tileAddress(f, s, tile, inp, s.hp, s.wp, s.c, src, tmp);
@@ -202,7 +212,7 @@ function genOutputTransform(s: WinogradSpec): FnBuilder {
   const r = vlocals(f, m * a);
   const x = vlocals(f, a);
   const temps = vlocals(f, tempCount(at));
-  const plane = s.T * s.f * 4;
+  const plane = planeBytes(s.T, s.f);
   const wo = s.wp - 2;
   f.forRange(t, { c: 0 }, count, 1, () => {
     f.get(t0).get(t).i32Add().set(tile);
@@ -275,9 +285,9 @@ function genGemm(s: WinogradSpec): FnBuilder {
   f.get(count).i32(NP).i32DivU().set(groups);
   f.get(count).get(groups).i32(NP).i32Mul().i32Sub().set(rest);
   f.forRange(xi, { c: 0 }, { c: a * a }, 1, () => {
-    f.get(vb).get(xi).i32(T * c * 4).i32Mul().i32Add().set(pv0);
+    f.get(vb).get(xi).i32(planeBytes(T, c)).i32Mul().i32Add().set(pv0);
     f.get(ub).get(xi).i32(c * fch * 4).i32Mul().i32Add().set(pu0);
-    f.get(mb).get(xi).i32(T * fch * 4).i32Mul().i32Add().set(pm0);
+    f.get(mb).get(xi).i32(planeBytes(T, fch)).i32Mul().i32Add().set(pm0);
     for (let f0 = 0; f0 < fch; f0 += 4 * fv) {
       f.get(pv0).set(pv).get(pm0).set(pm);
       f.forRange(j, { c: 0 }, groups, 1, () => {

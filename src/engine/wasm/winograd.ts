@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   TensorInfo, WasmBackendLike, alloc, f32, free, offsetOf, padNHWC,
 } from './heap';
-import { F2, F4, WinogradMatrices, WinogradSpec, winogradKernels } from './winograd-gen';
+import { F2, F4, WinogradMatrices, WinogradSpec, planeBytes, winogradKernels } from './winograd-gen';
 
 /** Output tile size m of F(m x m, 3 x 3): 2 (default) or 4. */
 let tileM: 2 | 4 = process.env.WS_WINOGRAD_M === '4' ? 4 : 2;
@@ -109,8 +109,8 @@ export function winogradConv(backend: WasmBackendLike, x: TensorInfo, w: TensorI
   const padded = padNHWC(backend, x, 1, hp - h - 1, 1, wp - wd - 1);
   const exact = m * th === h && m * tw === wd;
   const out = alloc(backend, [n, exact ? h : m * th, exact ? wd : m * tw, co]);
-  const v = alloc(backend, [a * a * T * cr]);
-  const mm = alloc(backend, [a * a * T * co]);
+  const v = alloc(backend, [a * a * planeBytes(T, cr) / 4]);
+  const mm = alloc(backend, [a * a * planeBytes(T, co) / 4]);
   const [pi, pu, pv, pm, po] = [padded, u, v, mm, out].map((t) => offsetOf(backend, t));
   for (let t0 = 0; t0 < tiles; t0 += T) {
     const count = Math.min(T, tiles - t0);
