@@ -6,7 +6,8 @@
  * kernels (test/onednn.test.ts compares oneDNN's against the direct wasm kernels').
  *
  *   node dist/bench/loss-curve.js --backend wasm|onednn [--steps 200] [--batch 32] [--seed 1] [--lr 0.05]
- *     [--conv-route simd|xnnpack]   (wasm: the direct SIMD kernels, default, or XNNPACK's summation order)
+ *     [--conv-route simd|xnnpack|winograd] [--winograd-m 2|4]   (wasm: the direct SIMD kernels, default,
+ *     XNNPACK's summation order, or Winograd F(m x m, 3 x 3) for the stride-1 3x3 convolutions)
  *
  * Prints one JSON line: { backend, steps, batch, seconds, losses: number[] } (losses in nats).
  */
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     options: {
       backend: { type: 'string', default: 'auto' }, steps: { type: 'string', default: '200' },
       batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '1' }, lr: { type: 'string', default: '0.05' },
-      data: { type: 'string' }, 'conv-route': { type: 'string', default: 'simd' },
+      data: { type: 'string' }, 'conv-route': { type: 'string', default: 'simd' }, 'winograd-m': { type: 'string', default: '2' },
     },
   });
   const steps = Number(values.steps);
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
     const conv = require('../engine/wasm/conv') as typeof import('../engine/wasm/conv');
     conv.setConvRoute('xnnpack');
     conv.setFilterGradRoute('xnnpack');
+  }
+  if (values['conv-route'] === 'winograd') {
+    const conv = require('../engine/wasm/conv') as typeof import('../engine/wasm/conv');
+    const wino = require('../engine/wasm/winograd') as typeof import('../engine/wasm/winograd');
+    conv.setConvRoute('winograd');
+    wino.setWinogradTile(values['winograd-m'] === '4' ? 4 : 2);
   }
   const raw = readCifar10File(findDataFile(values.data));
   const state = createTrainState({ depth: 20, seed, momentum: 0.9, weightDecay: 1e-4 });

@@ -22,6 +22,9 @@ let tileM: 2 | 4 = process.env.WS_WINOGRAD_M === '4' ? 4 : 2;
 export function setWinogradTile(m: 2 | 4): void { tileM = m; }
 export function winogradTile(): 2 | 4 { return tileM; }
 
+/** Convolutions computed by winogradConv since the process started (tests check the routing). */
+export const winogradStats = { calls: 0 };
+
 /** Bytes of the V + M scratch of one block of tiles (a*a*T*(C+F)*4): about half an L2. */
 let blockBytes = 256 * 1024;
 export function setWinogradBlockBytes(b: number): void { blockBytes = b; }
@@ -103,6 +106,7 @@ export function winogradConv(backend: WasmBackendLike, x: TensorInfo, w: TensorI
   T = Math.max(np, Math.min(T, Math.ceil(tiles / np) * np));
   const spec: WinogradSpec = { mats, c: cr, f: co, hp, wp, tw, tpi: th * tw, T, np, fv };
   const k = winogradKernels(memoryOf(backend), spec);
+  winogradStats.calls++;
 
   const u = alloc(backend, [a * a * cr * co]);
   transformFilter(f32(backend, w), c, fch, grad, mats, f32(backend, u));
