@@ -3,7 +3,7 @@
  * Lavin & Gray 2015) against independent references:
  *  - the transform matrices and their straight-line programs: the minimal-filtering identity
  *    A^T[(G g G^T) . (B^T d B)]A = correlation(d, g) in float64, and every program = its matrix;
- *  - forward and input gradient against the cpu backend's stock kernels on every stride-1 3x3
+ *  - forward, input gradient and filter gradient against the cpu backend's stock kernels on every stride-1 3x3
  *    shape of ResNet-20 (batch 2), odd sizes, and the routing (what Winograd does not cover goes to
  *    the direct kernels);
  *  - 200 training steps against the direct kernels (first loss equal, mean loss within 1%).
@@ -101,7 +101,7 @@ const OTHERS: [number, number, number, number, number, number, 1 | 2, 'same' | '
   [2, 8, 8, 8, 8, 1, 1, 0], [2, 6, 6, 3, 16, 3, 1, 1],
 ];
 
-interface Case { xv: Float32Array; wv: Float32Array; dyv: Float32Array; y: Float32Array; dx: Float32Array }
+interface Case { xv: Float32Array; wv: Float32Array; dyv: Float32Array; y: Float32Array; dx: Float32Array; dw: Float32Array }
 const cases: Case[] = [];
 const otherCases: Case[] = [];
 
@@ -113,18 +113,22 @@ function reference(xShape: number[], wShape: number[], stride: 1 | 2, pad: 'same
     const w = tf.tensor4d(wv, wShape as [number, number, number, number]);
     const y = tf.conv2d(x, w, stride, pad);
     const dyv = rand(y.size, seed + 2);
-    const dx = tf.conv2dTranspose(tf.tensor4d(dyv, y.shape), w, x.shape, stride, pad);
-    return { xv, wv, dyv, y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
+    const dy = tf.tensor4d(dyv, y.shape);
+    const dx = tf.conv2dTranspose(dy, w, x.shape, stride, pad);
+    const dw = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, v as tf.Tensor4D, stride, pad), dy)))(w);
+    return { xv, wv, dyv, y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 }
 
-function onWasm(c: Case, xShape: number[], wShape: number[], stride: 1 | 2, pad: 'same' | 'valid' | number): [Float32Array, Float32Array] {
+function onWasm(c: Case, xShape: number[], wShape: number[], stride: 1 | 2, pad: 'same' | 'valid' | number): Float32Array[] {
   return tf.tidy(() => {
     const x = tf.tensor4d(c.xv, xShape as [number, number, number, number]);
     const w = tf.tensor4d(c.wv, wShape as [number, number, number, number]);
     const y = tf.conv2d(x, w, stride, pad);
-    const dx = tf.conv2dTranspose(tf.tensor4d(c.dyv, y.shape), w, x.shape, stride, pad);
-    return [y.dataSync() as Float32Array, dx.dataSync() as Float32Array];
+    const dy = tf.tensor4d(c.dyv, y.shape);
+    const dx = tf.conv2dTranspose(dy, w, x.shape, stride, pad);
+    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -139,20 +143,22 @@ before(async () => {
 
 describe('Winograd convolutions vs the cpu backend', () => {
   for (const m of [2, 4] as const) {
-    it(`F(${m}x${m},3x3) forward and input gradient: ResNet-20 shapes and odd sizes, relative error < ${BOUND[m]}`, (t) => {
+    it(`F(${m}x${m},3x3) forward, input and filter gradients: ResNet-20 shapes and odd sizes, relative error < ${BOUND[m]}`, (t) => {
       setConvRoute('winograd');
       setWinogradTile(m);
       let worst = 0;
       try {
         SHAPES.forEach(([n, h, w, ci, co, pad], i) => {
           const before = winogradStats.calls;
-          const [y, dx] = onWasm(cases[i], [n, h, w, ci], [3, 3, ci, co], 1, pad);
-          assert.equal(winogradStats.calls - before, 2, `${SHAPES[i].join(',')}: both convolutions by Winograd`);
+          const [y, dx, dw] = onWasm(cases[i], [n, h, w, ci], [3, 3, ci, co], 1, pad);
+          assert.equal(winogradStats.calls - before, 3, `${SHAPES[i].join(',')}: the three convolutions by Winograd`);
           const ey = relErr(y, cases[i].y);
           const edx = relErr(dx, cases[i].dx);
+          const edw = relErr(dw, cases[i].dw);
           assert.ok(ey < BOUND[m], `${SHAPES[i].join(',')}: y relative error ${ey}`);
           assert.ok(edx < BOUND[m], `${SHAPES[i].join(',')}: dx relative error ${edx}`);
-          worst = Math.max(worst, ey, edx);
+          assert.ok(edw < BOUND[m], `${SHAPES[i].join(',')}: dW relative error ${edw}`);
+          worst = Math.max(worst, ey, edx, edw);
         });
         t.diagnostic(`F(${m}x${m},3x3): largest relative error ${worst.toExponential(2)}`);
       } finally {
@@ -167,10 +173,11 @@ describe('Winograd convolutions vs the cpu backend', () => {
     try {
       OTHERS.forEach(([n, h, w, ci, co, k, s, pad], i) => {
         const before = winogradStats.calls;
-        const [y, dx] = onWasm(otherCases[i], [n, h, w, ci], [k, k, ci, co], s, pad);
+        const [y, dx, dw] = onWasm(otherCases[i], [n, h, w, ci], [k, k, ci, co], s, pad);
         assert.equal(winogradStats.calls, before, `${OTHERS[i].join(',')}: not by Winograd`);
         assert.ok(relErr(y, otherCases[i].y) < 1e-5, `${OTHERS[i].join(',')}: y`);
         assert.ok(relErr(dx, otherCases[i].dx) < 1e-5, `${OTHERS[i].join(',')}: dx`);
+        assert.ok(relErr(dw, otherCases[i].dw) < 1e-5, `${OTHERS[i].join(',')}: dW`);
       });
     } finally {
       setConvRoute('simd');

@@ -19,6 +19,7 @@ import {
 } from './heap';
 import { Runtime, runtimeFor } from './runtime';
 import { winogradApplies, winogradConv } from './winograd';
+import { winogradFilterGrad } from './winograd-dw';
 import { heapBuffer, offsetOf as off, padNHWC } from './heap';
 
 /** Byte offset in the runtime scratch area of the i32 tap-offset table of convRow. */
@@ -446,6 +447,7 @@ export function conv2DBackpropFilter(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   if (!isNHWC(attrs)) throw new Error('wasm Conv2DBackpropFilter: only NHWC is supported');
   const info = convInfo(x.shape, attrs.filterShape, attrs);
+  if (convRoute === 'winograd' && filterRoute !== 'xnnpack' && winogradApplies(info)) return winogradFilterGrad(backend, x, dy);
   if (info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && filterRoute !== 'xnnpack') {
     return backpropFilterSimd(backend, x, dy, info);
   }

@@ -96,7 +96,7 @@ export interface WinogradKernels {
  * Emits sum_k coef[k] * operand(k) (v128) onto the stack; operand(k) pushes the k-th operand;
  * constants other than +-1 are read from the splatted-constant locals in consts.
  */
-function lincomb(f: FnBuilder, coef: number[], operand: (k: number) => void, consts: Map<number, number>): void {
+export function lincomb(f: FnBuilder, coef: number[], operand: (k: number) => void, consts: Map<number, number>): void {
   const terms = coef.map((c, k) => ({ c, k })).filter((t) => t.c !== 0);
   terms.sort((x, y) => Number(y.c > 0) - Number(x.c > 0)); // a positive term first when there is one
   terms.forEach((t, i) => {
@@ -116,7 +116,7 @@ function lincomb(f: FnBuilder, coef: number[], operand: (k: number) => void, con
 }
 
 /** Locals holding f32x4.splat(v) for every |coefficient| other than 0 and 1 of the programs. */
-function splatConsts(f: FnBuilder, progs: Program[]): Map<number, number> {
+export function splatConsts(f: FnBuilder, progs: Program[]): Map<number, number> {
   const consts = new Map<number, number>();
   for (const p of progs) {
     for (const [, terms] of p) {
@@ -137,7 +137,7 @@ function splatConsts(f: FnBuilder, progs: Program[]): Map<number, number> {
  * Emits a program with inputs x[k] and temporaries in locals; each output y_j goes to out(j, emit)
  * where emit() pushes its value (out stores it or sets a local).
  */
-function runProgram(f: FnBuilder, p: Program, x: number[], temps: number[], consts: Map<number, number>,
+export function runProgram(f: FnBuilder, p: Program, x: number[], temps: number[], consts: Map<number, number>,
   out: (j: number, emit: () => void) => void): void {
   const local = (name: string) => (name[0] === 'x' ? x : temps)[Number(name.slice(1))];
   for (const [dst, terms] of p) {
@@ -148,12 +148,12 @@ function runProgram(f: FnBuilder, p: Program, x: number[], temps: number[], cons
 }
 
 /** Temporaries a program uses (t0..). */
-function tempCount(p: Program): number {
+export function tempCount(p: Program): number {
   return p.filter(([d]) => d[0] === 't').reduce((n, [d]) => Math.max(n, Number(d.slice(1)) + 1), 0);
 }
 
 /** base = ((n * rows + m*ty) * cols + m*tx) * ch * 4 + ptr for tile index tile (a local). */
-function tileAddress(f: FnBuilder, s: WinogradSpec, tile: number, ptr: number, rows: number, cols: number, ch: number, into: number, tmp: number): void {
+export function tileAddress(f: FnBuilder, s: WinogradSpec, tile: number, ptr: number, rows: number, cols: number, ch: number, into: number, tmp: number): void {
   const m = s.mats.m;
   // tmp = tile % tpi; into = n * rows
   f.get(tile).i32(s.tpi).i32DivU().i32(rows).i32Mul().set(into);
@@ -164,13 +164,13 @@ function tileAddress(f: FnBuilder, s: WinogradSpec, tile: number, ptr: number, r
   f.i32(ch * 4).i32Mul().get(ptr).i32Add().set(into);
 }
 
-function vlocals(f: FnBuilder, n: number): number[] {
+export function vlocals(f: FnBuilder, n: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(f.local(V128));
   return out;
 }
 
-function genInputTransform(s: WinogradSpec): FnBuilder {
+export function genInputTransform(s: WinogradSpec): FnBuilder {
   const { a, bt } = s.mats;
   const f = new FnBuilder('inputTransform', [I32, I32, I32, I32]);
   const [inp, v, t0, count] = [0, 1, 2, 3];
