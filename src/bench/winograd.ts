@@ -1,8 +1,9 @@
 /**
- * Direct SIMD convolution rows against Winograd F(m x m, 3 x 3) (src/engine/wasm/winograd.ts) on
- * the stride-1 pad-1 3x3 convolutions of ResNet-20, on the wasm backend: median milliseconds of
- * the forward pass and of the input gradient per route, and the largest difference between the
- * routes relative to the largest output.
+ * Direct SIMD convolution kernels against Winograd F(m x m, 3 x 3) (src/engine/wasm/winograd.ts,
+ * winograd-dw.ts) on the stride-1 pad-1 3x3 convolutions of ResNet-20, on the wasm backend: median
+ * milliseconds of the forward pass, the input gradient and the filter gradient per route (the
+ * routes measured alternately, reps times), and the largest difference between the routes relative
+ * to the largest value.
  *
  *   node dist/bench/winograd.js [--batch 128] [--reps 5] [--m 2|4] [--block BYTES] [--tile TILESxVECTORS]
  *
@@ -18,7 +19,6 @@ import { setWinogradBlockBytes, setWinogradGemmTile, setWinogradTile } from '../
 const SHAPES: [number, number, number][] = [[32, 16, 16], [16, 32, 32], [8, 64, 64]];
 
 function median(f: () => void, reps: number): number {
-  f();
   const t: number[] = [];
   for (let i = 0; i < reps; i++) {
     const s = performance.now();
@@ -58,20 +58,26 @@ async function main(): Promise<void> {
     const dy = tf.randomNormal([n, h, h, f]) as tf.Tensor4D;
     const fwd = () => tf.conv2d(x, w, 1, 1);
     const dx = () => tf.conv2dTranspose(dy, w, x.shape, 1, 1);
+    const dw = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 1, dataFormat: 'NHWC', filterShape: w.shape }) as tf.Tensor;
     const row: Record<string, unknown> = { shape: `${h}x${h}x${c}->${f}`, batch: n, m: Number(values.m) };
-    const out: Record<string, Float32Array[]> = { fwd: [], dx: [] };
-    for (const route of ['simd', 'winograd'] as const) {
-      setConvRoute(route);
-      row[`${route}ForwardMs`] = median(() => tf.dispose(fwd()), reps);
-      row[`${route}InputGradMs`] = median(() => tf.dispose(dx()), reps);
-      out.fwd.push(tf.tidy(() => fwd().dataSync() as Float32Array));
-      out.dx.push(tf.tidy(() => dx().dataSync() as Float32Array));
+    const kinds = { Forward: fwd, InputGrad: dx, FilterGrad: dw };
+    const times: Record<string, number[]> = {};
+    const routes = ['simd', 'winograd'] as const;
+    for (const route of routes) { setConvRoute(route); for (const k of Object.values(kinds)) tf.dispose(k()); } // compile, warm up
+    for (let r = 0; r < reps; r++) {
+      for (const route of routes) {
+        setConvRoute(route);
+        for (const [name, k] of Object.entries(kinds)) (times[route + name] ??= []).push(median(() => tf.dispose(k()), 1));
+      }
+    }
+    for (const [key, t] of Object.entries(times)) row[`${key}Ms`] = t.sort((p, q) => p - q)[Math.floor(t.length / 2)];
+    for (const name of Object.keys(kinds)) {
+      const o = routes.map((route) => { setConvRoute(route); return tf.tidy(() => kinds[name as keyof typeof kinds]().dataSync() as Float32Array); });
+      const key = name[0].toLowerCase() + name.slice(1);
+      row[`${key}Speedup`] = Number(((row[`simd${name}Ms`] as number) / (row[`winograd${name}Ms`] as number)).toFixed(2));
+      row[`${key}RelDiff`] = Number(relDiff(o[1], o[0]).toExponential(2));
     }
     setConvRoute('simd');
-    row.forwardSpeedup = Number(((row.simdForwardMs as number) / (row.winogradForwardMs as number)).toFixed(2));
-    row.inputGradSpeedup = Number(((row.simdInputGradMs as number) / (row.winogradInputGradMs as number)).toFixed(2));
-    row.forwardRelDiff = Number(relDiff(out.fwd[1], out.fwd[0]).toExponential(2));
-    row.inputGradRelDiff = Number(relDiff(out.dx[1], out.dx[0]).toExponential(2));
     rows.push(row);
     console.log(JSON.stringify(row));
     tf.dispose([x, w, dy]);

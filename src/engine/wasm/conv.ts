@@ -125,12 +125,22 @@ let stockBackpropInput: KernelFn | null = null;
 let stockConv2D: KernelFn | null = null;
 
 /**
- * Forward / input-gradient route: generated SIMD rows (direct, default), 'winograd' (the stride-1
- * pad-1 3x3 convolutions by Winograd F(m x m, 3 x 3), winograd.ts; direct rows for the others) or
- * XNNPACK. WS_CONV_ROUTE sets the initial route.
+ * Convolution route: 'winograd' (default: the stride-1 pad-1 3x3 convolutions, forward and both
+ * gradients, by Winograd F(m x m, 3 x 3), winograd.ts / winograd-dw.ts; the direct SIMD kernels for
+ * the others), 'simd' (the direct SIMD kernels for every shape) or 'xnnpack' (forward and input
+ * gradient by the backend's XNNPACK). WS_CONV_ROUTE=simd|winograd|xnnpack sets the initial route.
  */
 export type ConvRoute = 'simd' | 'winograd' | 'xnnpack';
-let convRoute: ConvRoute = process.env.WS_CONV_ROUTE === 'winograd' ? 'winograd' : process.env.WS_CONV_ROUTE === 'xnnpack' ? 'xnnpack' : 'simd';
+const ROUTES: readonly ConvRoute[] = ['simd', 'winograd', 'xnnpack'];
+function initialRoute(): ConvRoute {
+  const r = process.env.WS_CONV_ROUTE;
+  if (r === undefined || r === '') return DEFAULT_ROUTE;
+  if (!(ROUTES as readonly string[]).includes(r)) throw new Error(`WS_CONV_ROUTE: '${r}' is not one of ${ROUTES.join(', ')}`);
+  return r as ConvRoute;
+}
+/** The default route, measured faster on every stride-1 3x3 shape of ResNet-20 (src/bench/winograd.ts). */
+const DEFAULT_ROUTE: ConvRoute = 'winograd';
+let convRoute: ConvRoute = initialRoute();
 export function setConvRoute(route: ConvRoute): void { convRoute = route; }
 export function getConvRoute(): ConvRoute { return convRoute; }
 
