@@ -199,22 +199,30 @@ describe('Winograd convolutions vs the cpu backend', () => {
 
 describe('training with Winograd vs the direct kernels', () => {
   /**
-   * 200 SGD steps (batch 32, same seed and batches) per route, each in its own process. The first
-   * loss is the same function of the same weights: equal to 1e-5. Later steps differ by rounding,
-   * which early training amplifies (as between the direct kernels and XNNPACK); the mean loss over
-   * the 200 steps agrees to 1%.
+   * 200 SGD steps (batch 32, learning rate 0.01, same seed and batches) per route, each in its own
+   * process. The first loss is the same function of the same weights: equal to 1e-5; the next two
+   * steps agree to 1e-3. Later steps differ by rounding, which training amplifies about tenfold a
+   * step (chaotically: the per-step losses of ANY change of summation order part after ~5 steps),
+   * so the curves are compared by their mean over the 200 steps: within 1%.
+   *
+   * Why learning rate 0.01 and not loss-curve's 0.05: at 0.05 the 200-step mean itself is a coin
+   * flip of the chaos. Measured (seeds 1-4, Winograd F(4x4) vs direct): +1.4%, -0.2%, -2.1%, +2.5%
+   * (mean +0.4%, no bias); at 0.01, seed 1: +0.5%.
    */
-  it('200-step loss curve: first step equal, mean loss within 1%', () => {
+  it('200-step loss curve: first steps equal, mean loss within 1%', () => {
     const run = (route: string) => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'loss-curve.js'), '--backend', 'wasm', '--steps', '200',
-        '--conv-route', route, '--data', path.join(EMBEDDED, 'data_batch_1.bin')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WS_ONEDNN: '0' } });
+        '--lr', '0.01', '--conv-route', route, '--data', path.join(EMBEDDED, 'data_batch_1.bin')],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WS_ONEDNN: '0' } });
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; losses: number[] };
     };
     const a = run('winograd');
     const b = run('simd');
+    assert.equal(a.backend, 'wasm');
     assert.equal(a.losses.length, 200);
     assert.ok(Math.abs(a.losses[0] - b.losses[0]) <= 1e-5 * b.losses[0], `first loss ${a.losses[0]} vs ${b.losses[0]}`);
+    for (const i of [1, 2]) assert.ok(Math.abs(a.losses[i] - b.losses[i]) <= 1e-3 * b.losses[i], `loss ${i}: ${a.losses[i]} vs ${b.losses[i]}`);
     const mean = (l: number[]) => l.reduce((s, v) => s + v, 0) / l.length;
     const rel = Math.abs(mean(a.losses) - mean(b.losses)) / mean(b.losses);
     assert.ok(rel < 0.01, `mean loss ${mean(a.losses)} vs ${mean(b.losses)}: ${rel}`);
