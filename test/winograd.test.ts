@@ -197,6 +197,20 @@ describe('Winograd convolutions vs the cpu backend', () => {
   });
 });
 
+describe('route selection', () => {
+  it('Winograd F(4x4) by default; WS_CONV_ROUTE / WS_WINOGRAD_M choose, a bad value fails engine selection by name', () => {
+    const probe = (env: Record<string, string>) => spawnSync(process.execPath, ['-e',
+      "const c = require('./dist/engine/wasm/conv'); const w = require('./dist/engine/wasm/winograd'); c.registerConvKernels(); console.log(c.getConvRoute(), w.winogradTile())"],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, WS_CONV_ROUTE: '', WS_WINOGRAD_M: '', ...env } });
+    assert.equal(probe({}).stdout.trim(), 'winograd 4');
+    assert.equal(probe({ WS_CONV_ROUTE: 'simd', WS_WINOGRAD_M: '2' }).stdout.trim(), 'simd 2');
+    const bad = probe({ WS_CONV_ROUTE: 'fast' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /WS_CONV_ROUTE: 'fast' is not one of simd, winograd, xnnpack/);
+    assert.match(probe({ WS_WINOGRAD_M: '6' }).stderr, /WS_WINOGRAD_M: '6' is not 2 or 4/);
+  });
+});
+
 describe('training with Winograd vs the direct kernels', () => {
   /**
    * 200 SGD steps (batch 32, learning rate 0.01, same seed and batches) per route, each in its own

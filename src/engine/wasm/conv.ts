@@ -18,7 +18,7 @@ import {
   KernelFn, TensorInfo, WasmBackendLike, alloc, f32, free, single, wasmKernel,
 } from './heap';
 import { Runtime, runtimeFor } from './runtime';
-import { winogradApplies, winogradConv } from './winograd';
+import { winogradApplies, winogradConv, winogradTile } from './winograd';
 import { winogradFilterGrad } from './winograd-dw';
 import { heapBuffer, offsetOf as off, padNHWC } from './heap';
 
@@ -140,9 +140,10 @@ function initialRoute(): ConvRoute {
 }
 /** The default route, measured faster on every stride-1 3x3 shape of ResNet-20 (src/bench/winograd.ts). */
 const DEFAULT_ROUTE: ConvRoute = 'winograd';
-let convRoute: ConvRoute = initialRoute();
+/** Parsed at registration (registerConvKernels), so that a bad WS_CONV_ROUTE fails engine selection. */
+let convRoute: ConvRoute | null = null;
 export function setConvRoute(route: ConvRoute): void { convRoute = route; }
-export function getConvRoute(): ConvRoute { return convRoute; }
+export function getConvRoute(): ConvRoute { return (convRoute ??= initialRoute()); }
 
 function simdConvOk(c: number, f: number): boolean {
   return f % 4 === 0 && (c % 4 === 0 || c <= 8);
@@ -253,9 +254,10 @@ export function conv2D(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number] };
   const dil = attrs.dilations ?? 1;
   const dilOne = Array.isArray(dil) ? dil[0] === 1 && dil[1] === 1 : dil === 1;
-  if (convRoute !== 'xnnpack' && isNHWC(attrs) && dilOne) {
+  const route = getConvRoute();
+  if (route !== 'xnnpack' && isNHWC(attrs) && dilOne) {
     const info = convInfo(x.shape, filter.shape, attrs);
-    if (convRoute === 'winograd' && winogradApplies(info)) return winogradConv(backend, x, filter, false);
+    if (route === 'winograd' && winogradApplies(info)) return winogradConv(backend, x, filter, false);
     if (info.strideHeight === info.strideWidth && simdConvOk(info.inChannels, info.outChannels)) {
       return conv2dSimd(backend, x, filter, info);
     }
@@ -289,8 +291,9 @@ export function conv2DBackpropInput(args: {
   const pb = info.inHeight - hd - pt + kh - 1;
   const pr = info.inWidth - wd - pl + kw - 1;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fallback();
-  if (convRoute === 'winograd' && winogradApplies(info)) return winogradConv(backend, dy, filter, true);
-  if (convRoute !== 'xnnpack' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
+  const route = getConvRoute();
+  if (route === 'winograd' && winogradApplies(info)) return winogradConv(backend, dy, filter, true);
+  if (route !== 'xnnpack' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
     return backpropInputSimd(backend, dy, filter, info);
   }
 
@@ -457,7 +460,7 @@ export function conv2DBackpropFilter(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   if (!isNHWC(attrs)) throw new Error('wasm Conv2DBackpropFilter: only NHWC is supported');
   const info = convInfo(x.shape, attrs.filterShape, attrs);
-  if (convRoute === 'winograd' && filterRoute !== 'xnnpack' && winogradApplies(info)) return winogradFilterGrad(backend, x, dy);
+  if (getConvRoute() === 'winograd' && filterRoute !== 'xnnpack' && winogradApplies(info)) return winogradFilterGrad(backend, x, dy);
   if (info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && filterRoute !== 'xnnpack') {
     return backpropFilterSimd(backend, x, dy, info);
   }
@@ -499,6 +502,8 @@ export function conv2DBackpropFilter(args: {
 
 /** Registers the kernels on 'wasm' (idempotent); returns their names. */
 export function registerConvKernels(): string[] {
+  getConvRoute(); // WS_CONV_ROUTE and WS_WINOGRAD_M are checked here: a bad value fails engine selection
+  winogradTile();
   const names: string[] = [];
   const fwd = tf.getKernel('Conv2D', 'wasm');
   if (fwd != null && fwd.kernelFunc !== (conv2D as unknown)) {

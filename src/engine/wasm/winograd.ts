@@ -28,9 +28,9 @@ function initialTile(): 2 | 4 {
   if (v === '2') return 2;
   throw new Error(`WS_WINOGRAD_M: '${v}' is not 2 or 4`);
 }
-let tileM: 2 | 4 = initialTile();
+let tileM: 2 | 4 | null = null;
 export function setWinogradTile(m: 2 | 4): void { tileM = m; }
-export function winogradTile(): 2 | 4 { return tileM; }
+export function winogradTile(): 2 | 4 { return (tileM ??= initialTile()); }
 
 /** Convolutions computed by winogradConv since the process started (tests check the routing). */
 export const winogradStats = { calls: 0 };
@@ -98,7 +98,7 @@ function memoryOf(backend: WasmBackendLike): WebAssembly.Memory {
  * @throws when the channel counts are not multiples of 4 (check winogradApplies first)
  */
 export function winogradConv(backend: WasmBackendLike, x: TensorInfo, w: TensorInfo, grad: boolean): TensorInfo {
-  const mats = tileM === 4 ? F4 : F2;
+  const mats = winogradTile() === 4 ? F4 : F2;
   const { m, a } = mats;
   const [n, h, wd, cr] = x.shape;
   const [, , c, fch] = w.shape;
