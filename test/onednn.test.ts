@@ -191,7 +191,7 @@ describe('training with oneDNN vs the direct wasm kernels', { skip }, () => {
    */
   it('200-step loss curve: first steps equal, mean loss within 2%', () => {
     const run = (backend: string) => {
-      const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'loss-curve.js'), '--backend', backend, '--steps', '200', '--data', path.join(EMBEDDED, 'data_batch_1.bin')],
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'bench', 'loss-curve.js'), '--backend', backend, '--steps', '200', '--conv-route', 'simd', '--data', path.join(EMBEDDED, 'data_batch_1.bin')],
         { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; losses: number[] };

@@ -6,7 +6,9 @@
  * kernels (test/onednn.test.ts compares oneDNN's against the direct wasm kernels').
  *
  *   node dist/bench/loss-curve.js --backend wasm|onednn [--steps 200] [--batch 32] [--seed 1] [--lr 0.05]
- *     [--conv-route simd|xnnpack]   (wasm: the direct SIMD kernels, default, or XNNPACK's summation order)
+ *     [--conv-route simd|xnnpack|winograd] [--winograd-m 2|4]   (wasm: the direct SIMD kernels, XNNPACK's
+ *     summation order, or Winograd F(m x m, 3 x 3) for the stride-1 3x3 convolutions; default: the
+ *     engine's default route, src/engine/wasm/conv.ts)
  *
  * Prints one JSON line: { backend, steps, batch, seconds, peakRssMB, memory: [{ step, rssMB, heapMB,
  * tensors }] every 50 steps, losses: number[] (nats) }.
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
     options: {
       backend: { type: 'string', default: 'auto' }, steps: { type: 'string', default: '200' },
       batch: { type: 'string', default: '32' }, seed: { type: 'string', default: '1' }, lr: { type: 'string', default: '0.05' },
-      data: { type: 'string' }, 'conv-route': { type: 'string', default: 'simd' },
+      data: { type: 'string' }, 'conv-route': { type: 'string' }, 'winograd-m': { type: 'string' },
     },
   });
   const steps = Number(values.steps);
@@ -33,11 +35,16 @@ async function main(): Promise<void> {
   const seed = Number(values.seed);
   const lr = Number(values.lr);
   const engine = await selectEngine({ backend: values.backend as BackendChoice });
-  if (values['conv-route'] === 'xnnpack') {
-    // the wasm kernels' other summation order (XNNPACK convolutions): the spread that rounding alone gives
+  const route = values['conv-route'];
+  if (route !== undefined) {
+    // wasm: the direct SIMD kernels, XNNPACK's summation order (the spread that rounding alone
+    // gives), or Winograd F(m x m, 3 x 3)
+    if (!['simd', 'xnnpack', 'winograd'].includes(route)) throw new Error(`--conv-route: '${route}' is not simd, xnnpack or winograd`);
     const conv = require('../engine/wasm/conv') as typeof import('../engine/wasm/conv');
-    conv.setConvRoute('xnnpack');
-    conv.setFilterGradRoute('xnnpack');
+    const wino = require('../engine/wasm/winograd') as typeof import('../engine/wasm/winograd');
+    conv.setConvRoute(route as 'simd' | 'xnnpack' | 'winograd');
+    conv.setFilterGradRoute(route === 'xnnpack' ? 'xnnpack' : 'simd');
+    if (values['winograd-m'] !== undefined) wino.setWinogradTile(values['winograd-m'] === '4' ? 4 : 2);
   }
   const raw = readCifar10File(findDataFile(values.data));
   const state = createTrainState({ depth: 20, seed, momentum: 0.9, weightDecay: 1e-4 });

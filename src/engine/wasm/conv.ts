@@ -18,7 +18,9 @@ import {
   KernelFn, TensorInfo, WasmBackendLike, alloc, f32, free, single, wasmKernel,
 } from './heap';
 import { Runtime, runtimeFor } from './runtime';
-import { heapBuffer } from './heap';
+import { winogradApplies, winogradConv, winogradTile } from './winograd';
+import { winogradFilterGrad } from './winograd-dw';
+import { heapBuffer, offsetOf as off, padNHWC } from './heap';
 
 /** Byte offset in the runtime scratch area of the i32 tap-offset table of convRow. */
 const TAP_TABLE = 48 * 1024;
@@ -30,11 +32,6 @@ function tapTable(backend: WasmBackendLike, rt: Runtime, taps: [number, number][
   return rt.scratch + TAP_TABLE;
 }
 
-function off(backend: WasmBackendLike, t: TensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (d === undefined) throw new Error('wasm kernels: tensor data not found');
-  return d.memoryOffset;
-}
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
@@ -127,28 +124,26 @@ function dilate(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number
 let stockBackpropInput: KernelFn | null = null;
 let stockConv2D: KernelFn | null = null;
 
-/** Forward / input-gradient route: generated SIMD rows (default) or XNNPACK. */
-let convRoute: 'simd' | 'xnnpack' = 'simd';
-export function setConvRoute(route: 'simd' | 'xnnpack'): void { convRoute = route; }
-
-/** Copies x [N, H, W, C] into a zero tensor [N, H+pt+pb, W+pl+pr, C] at (pt, pl). */
-function padNHWC(backend: WasmBackendLike, x: TensorInfo, pt: number, pb: number, pl: number, pr: number): TensorInfo {
-  const [n, h, w, c] = x.shape;
-  const hp = h + pt + pb;
-  const wp = w + pl + pr;
-  const out = alloc(backend, [n, hp, wp, c]);
-  const src = f32(backend, x);
-  const dst = f32(backend, out);
-  dst.fill(0);
-  const row = w * c;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < h; i++) {
-      const so = (b * h + i) * row;
-      dst.set(src.subarray(so, so + row), ((b * hp + i + pt) * wp + pl) * c);
-    }
-  }
-  return out;
+/**
+ * Convolution route: 'winograd' (default: the stride-1 pad-1 3x3 convolutions, forward and both
+ * gradients, by Winograd F(m x m, 3 x 3), winograd.ts / winograd-dw.ts; the direct SIMD kernels for
+ * the others), 'simd' (the direct SIMD kernels for every shape) or 'xnnpack' (forward and input
+ * gradient by the backend's XNNPACK). WS_CONV_ROUTE=simd|winograd|xnnpack sets the initial route.
+ */
+export type ConvRoute = 'simd' | 'winograd' | 'xnnpack';
+const ROUTES: readonly ConvRoute[] = ['simd', 'winograd', 'xnnpack'];
+function initialRoute(): ConvRoute {
+  const r = process.env.WS_CONV_ROUTE;
+  if (r === undefined || r === '') return DEFAULT_ROUTE;
+  if (!(ROUTES as readonly string[]).includes(r)) throw new Error(`WS_CONV_ROUTE: '${r}' is not one of ${ROUTES.join(', ')}`);
+  return r as ConvRoute;
 }
+/** The default route, measured faster on every stride-1 3x3 shape of ResNet-20 (src/bench/winograd.ts). */
+const DEFAULT_ROUTE: ConvRoute = 'winograd';
+/** Parsed at registration (registerConvKernels), so that a bad WS_CONV_ROUTE fails engine selection. */
+let convRoute: ConvRoute | null = null;
+export function setConvRoute(route: ConvRoute): void { convRoute = route; }
+export function getConvRoute(): ConvRoute { return (convRoute ??= initialRoute()); }
 
 function simdConvOk(c: number, f: number): boolean {
   return f % 4 === 0 && (c % 4 === 0 || c <= 8);
@@ -259,8 +254,10 @@ export function conv2D(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { dilations?: number | [number, number] };
   const dil = attrs.dilations ?? 1;
   const dilOne = Array.isArray(dil) ? dil[0] === 1 && dil[1] === 1 : dil === 1;
-  if (convRoute === 'simd' && isNHWC(attrs) && dilOne) {
+  const route = getConvRoute();
+  if (route !== 'xnnpack' && isNHWC(attrs) && dilOne) {
     const info = convInfo(x.shape, filter.shape, attrs);
+    if (route === 'winograd' && winogradApplies(info)) return winogradConv(backend, x, filter, false);
     if (info.strideHeight === info.strideWidth && simdConvOk(info.inChannels, info.outChannels)) {
       return conv2dSimd(backend, x, filter, info);
     }
@@ -294,7 +291,9 @@ export function conv2DBackpropInput(args: {
   const pb = info.inHeight - hd - pt + kh - 1;
   const pr = info.inWidth - wd - pl + kw - 1;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fallback();
-  if (convRoute === 'simd' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
+  const route = getConvRoute();
+  if (route === 'winograd' && winogradApplies(info)) return winogradConv(backend, dy, filter, true);
+  if (route !== 'xnnpack' && sh === sw && simdConvOk(info.outChannels, info.inChannels)) {
     return backpropInputSimd(backend, dy, filter, info);
   }
 
@@ -461,6 +460,7 @@ export function conv2DBackpropFilter(args: {
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   if (!isNHWC(attrs)) throw new Error('wasm Conv2DBackpropFilter: only NHWC is supported');
   const info = convInfo(x.shape, attrs.filterShape, attrs);
+  if (getConvRoute() === 'winograd' && filterRoute !== 'xnnpack' && winogradApplies(info)) return winogradFilterGrad(backend, x, dy);
   if (info.outChannels % 4 === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && filterRoute !== 'xnnpack') {
     return backpropFilterSimd(backend, x, dy, info);
   }
@@ -502,6 +502,8 @@ export function conv2DBackpropFilter(args: {
 
 /** Registers the kernels on 'wasm' (idempotent); returns their names. */
 export function registerConvKernels(): string[] {
+  getConvRoute(); // WS_CONV_ROUTE and WS_WINOGRAD_M are checked here: a bad value fails engine selection
+  winogradTile();
   const names: string[] = [];
   const fwd = tf.getKernel('Conv2D', 'wasm');
   if (fwd != null && fwd.kernelFunc !== (conv2D as unknown)) {

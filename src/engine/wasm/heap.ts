@@ -74,3 +74,29 @@ export function wasmKernel(name: string): KernelFn {
 export function single(out: TensorInfo | TensorInfo[]): TensorInfo {
   return Array.isArray(out) ? out[0] : out;
 }
+
+/** Byte offset of a tensor's data on the wasm heap. */
+export function offsetOf(backend: WasmBackendLike, t: TensorInfo): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (d === undefined) throw new Error('wasm kernels: tensor data not found');
+  return d.memoryOffset;
+}
+
+/** Copies x [N, H, W, C] into a zero tensor [N, H+pt+pb, W+pl+pr, C] at (pt, pl). */
+export function padNHWC(backend: WasmBackendLike, x: TensorInfo, pt: number, pb: number, pl: number, pr: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const out = alloc(backend, [n, hp, wp, c]);
+  const src = f32(backend, x);
+  const dst = f32(backend, out);
+  dst.fill(0);
+  const row = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < h; i++) {
+      const so = (b * h + i) * row;
+      dst.set(src.subarray(so, so + row), ((b * hp + i + pt) * wp + pl) * c);
+    }
+  }
+  return out;
+}

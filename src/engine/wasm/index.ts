@@ -3,8 +3,9 @@
  * Call registerWasmKernels() after
  * `require('@tensorflow/tfjs-backend-wasm'); await tf.setBackend('wasm'); await tf.ready()`.
  *
- * - Conv2DBackpropInput / Conv2DBackpropFilter: rewritten as the backend's forward (XNNPACK)
- *   convolution plus generated SIMD transposes (see conv.ts).
+ * - Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter: generated SIMD kernels (conv.ts); the
+ *   stride-1 pad-1 3x3 convolutions by Winograd F(4x4,3x3) by default (winograd.ts,
+ *   winograd-dw.ts; setConvRoute / WS_CONV_ROUTE choose the route).
  * - Fused batch norm (training) forward/backward, ReLU (+grad), option-A shortcut (+grad) under
  *   the kernel names exported here; src/model/layers.ts uses them when they are registered for
  *   the active backend (see fused.ts).
