@@ -4,6 +4,7 @@
  */
 import { openResultsStore } from '../runs/store';
 import type { EpochRecord, RunRecord } from '../runs/types';
+import { OUTSIDE_HASH } from '../train/config';
 
 export interface LoadedResults {
   runs: (RunRecord & { configHash?: string })[];
@@ -29,7 +30,7 @@ function flatten(value: unknown, prefix = '', out: Record<string, string> = {}):
 export function configDifferences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const fa = flatten(a);
   const fb = flatten(b);
-  return [...new Set([...Object.keys(fa), ...Object.keys(fb)])].filter((k) => k !== 'seed' && fa[k] !== fb[k])
+  return [...new Set([...Object.keys(fa), ...Object.keys(fb)])].filter((k) => !OUTSIDE_HASH.includes(k) && fa[k] !== fb[k])
     .map((k) => `${k}: ${fa[k] ?? 'absent'} vs ${fb[k] ?? 'absent'}`);
 }
 

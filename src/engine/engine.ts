@@ -115,6 +115,8 @@ export async function selectEngine(options: { backend?: BackendChoice } = {}): P
     if (choice === 'onednn') throw new Error(`backend onednn cannot be used: ${reason}`);
     skipped.push(reason);
   }
+  const wasm = require('./wasm') as typeof import('./wasm');
+  versions.convolutions = wasm.convolutionRoute();
   return finish('wasm', 'wasm', kernels);
 }
 

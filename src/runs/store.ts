@@ -44,11 +44,12 @@ const epochValues = (r: EpochRecord) => [r.runId, r.epoch, r.iteration, r.learni
   r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds];
 
 type Row = Record<string, unknown>;
-/** A backend's name with the oneDNN build it used, if any ('onednn 2.6.3 (avx512_core)'). */
+/** A backend's name with its oneDNN build or wasm convolution route ('onednn 2.6.3 (avx512_core)', 'wasm winograd F(4x4,3x3)'). */
 function engineName(backend: string, versionsJson: unknown): string {
   try {
     const v = JSON.parse(String(versionsJson ?? '{}')) as Record<string, string>;
-    return v.onednn ? `${backend} ${v.onednn}` : backend;
+    const detail = v.onednn ?? v.convolutions;
+    return detail ? `${backend} ${detail}` : backend;
   } catch {
     return backend;
   }

@@ -194,9 +194,13 @@ function canonical(value: unknown): string {
  * number of cores that trains it.
  */
 export function configHash(c: RunConfig): string {
-  const { seed: _seed, threads: _threads, ...rest } = c;
+  const rest: Record<string, unknown> = { ...c };
+  for (const k of OUTSIDE_HASH) delete rest[k];
   return crypto.createHash('sha256').update(canonical(rest)).digest('hex').slice(0, 12);
 }
+
+/** Fields of a run configuration that are not part of its configuration hash (what may be pooled). */
+export const OUTSIDE_HASH: readonly string[] = ['seed', 'threads'];
 
 /** Threads of a configuration: its `threads` field, 1 when absent. */
 export function threadsOf(c: RunConfig): number {

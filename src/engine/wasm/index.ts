@@ -10,7 +10,8 @@
  *   the kernel names exported here; src/model/layers.ts uses them when they are registered for
  *   the active backend (see fused.ts).
  */
-import { registerConvKernels } from './conv';
+import { getConvRoute, registerConvKernels } from './conv';
+import { winogradTile } from './winograd';
 import { registerFusedKernels } from './fused';
 
 export { conv2DBackpropInput, conv2DBackpropFilter } from './conv';
@@ -21,4 +22,14 @@ export {
 /** Registers the fast wasm kernels (idempotent) and returns the names of the kernels registered. */
 export function registerWasmKernels(): string[] {
   return [...registerConvKernels(), ...registerFusedKernels()];
+}
+
+/**
+ * The route of the stride-1 3x3 convolutions, recorded with every wasm run since each rounds
+ * differently: 'winograd F(4x4,3x3)', 'winograd F(2x2,3x3)', 'direct SIMD' or 'XNNPACK'.
+ */
+export function convolutionRoute(): string {
+  const r = getConvRoute();
+  if (r === 'winograd') return `winograd F(${winogradTile()}x${winogradTile()},3x3)`;
+  return r === 'simd' ? 'direct SIMD' : 'XNNPACK';
 }
