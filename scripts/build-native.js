@@ -15,7 +15,15 @@ const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
 const dirArg = process.argv.indexOf('--dir');
+if (dirArg > 0 && !process.argv[dirArg + 1]) {
+  console.error('build-native: --dir needs the addon\'s folder (the one with binding.gyp)');
+  process.exit(2);
+}
 const dir = dirArg > 0 ? path.resolve(process.argv[dirArg + 1]) : path.join(root, 'native', 'onednn');
+if (!fs.existsSync(path.join(dir, 'binding.gyp'))) {
+  console.error(`build-native: ${dir} has no binding.gyp`);
+  process.exit(2);
+}
 const addon = path.join(dir, 'build', 'Release', 'onednn.node');
 const fallback = 'the engine uses its wasm kernels';
 
@@ -24,11 +32,13 @@ function say(line) {
 }
 
 function notBuilt(why, hint) {
+  // an addon of an earlier build would still be used: a "not built" line means none is there
+  fs.rmSync(addon, { force: true });
   say(`oneDNN convolutions not built: ${why}${hint ? ` (${hint})` : ''}; ${fallback}.`);
   process.exit(0);
 }
 
-if (process.env.WS_ONEDNN === '0') notBuilt('WS_ONEDNN=0');
+if (['0', 'false', 'off', 'no'].includes((process.env.WS_ONEDNN ?? '').trim().toLowerCase())) notBuilt(`WS_ONEDNN=${process.env.WS_ONEDNN}`);
 if (process.platform !== 'linux' && process.platform !== 'darwin') notBuilt(`platform ${process.platform} is not supported`);
 
 // ONEDNN_ROOT: a oneDNN installed elsewhere (include/, lib/); only that one is used then.

@@ -50,7 +50,7 @@ commands:
   export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   --workers 0                    trains in this process instead of worker processes
-  --threads N|auto               threads per run (wasm; N > 1: the data-parallel trainer, results equal up to float rounding,
+  --threads N|auto               threads per run (wasm or onednn; N > 1: the data-parallel trainer, results equal up to float rounding,
                                  the same N gives the same run bit for bit). auto (default), resolved once per invocation:
                                  floor(cores / runs trained at once), i.e. 1 while pending runs >= cores, more for the last
                                  runs or a single run. A resumed run keeps the thread count recorded in its checkpoint.

@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { CLI, makeMiniDataset, runCli, startCli, tinyProtocolFile } from './fixtures/reliability/support';
@@ -23,6 +24,8 @@ import { ROOT, tmpDir } from './helpers';
 import { resolveThreads } from '../src/runs/runner';
 import { ConfigError, configHash, LIMITS, runId, validateRunConfig, withThreads, type RunConfig } from '../src/train/config';
 import { checkpointThreads } from '../src/train/checkpoint';
+import { loadOneDnn } from '../src/engine/onednn';
+import { requireComponent } from './fixtures/components';
 
 const VALUES = 'run_id, epoch, iteration, learning_rate, train_loss, train_accuracy, validation_loss, validation_accuracy, test_loss, test_accuracy';
 const read = (file: string) => {
@@ -51,12 +54,12 @@ test('--threads 2: the run trains on 2 threads, records them, and a second invoc
   const first = path.join(dir, 'two-a.sqlite');
   const r1 = runCli(args(first, ['--workers', '0', '--threads', '2']));
   ok(r1);
-  assert.match(r1.stdout, /training in this process \(backend auto, 2 threads per run\)/);
+  assert.match(r1.stdout, /training in this process \(backend auto -> (onednn [\d.]+ \(\w+\)|wasm \(winograd F\(4x4,3x3\)\)), 2 threads per run\)/);
   assert.match(r1.stdout, /\[par cosine seed 0\] training with 2 threads/);
   const second = path.join(dir, 'two-b.sqlite');
   const r2 = runCli(args(second, ['--workers', '1', '--threads', '2'])); // in a worker process this time
   ok(r2);
-  assert.match(r2.stdout, /training in 1 worker process \(backend auto, 2 threads per run\)/);
+  assert.match(r2.stdout, /training in 1 worker process \(backend auto -> (onednn [\d.]+ \(\w+\)|wasm \(winograd F\(4x4,3x3\)\)), 2 threads per run\)/);
   const a = read(first);
   const b = read(second);
   assert.equal(a.epochs.length, 2);
@@ -179,4 +182,15 @@ test('existing stores keep matching their runs: the committed example store (sch
   const c = JSON.parse(runs[0].config_json) as RunConfig;
   assert.throws(() => validateRunConfig({ ...c, threads: 0 }), /threads must be an integer > 0, got 0/);
   assert.throws(() => validateRunConfig({ ...c, threads: LIMITS.threads + 1 }), /threads must be at most 256, got 257/);
+});
+
+test('--threads auto means the same with --backend onednn or wasm named as with auto (only the tfjs-node backends get 1)', { skip: requireComponent('onednn', loadOneDnn() ?? false, __filename) }, () => {
+  const cores = os.cpus().length;
+  const per = `${cores} thread${cores === 1 ? '' : 's'} per run`;
+  for (const backend of ['onednn', 'wasm']) {
+    const r = runCli(['experiment', '--protocol-file', file, '--data', data, '--results', path.join(dir, `auto-${backend}.sqlite`), '--batch-size', '32',
+      '--workers', '0', '--backend', backend, '--max-epochs', '1', '--arms', 'cosine']);
+    ok(r);
+    if (cores > 1) assert.ok(r.stdout.includes(`(backend ${backend === 'onednn' ? 'onednn ' : 'wasm ('}`) && r.stdout.includes(per), r.stdout);
+  }
 });

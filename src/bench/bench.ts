@@ -174,7 +174,12 @@ async function main(): Promise<void> {
   console.log(`  whole machine (${o.workers} runs):    ${formatSummary(S.machine)} images/s`);
   console.log(`  PyTorch best (channels_last): ${formatSummary(S.best)} images/s`);
   console.log(`  PyTorch NCHW:               ${formatSummary(S.nchw)} images/s`);
-  console.log(`  ratio whole machine / PyTorch best: ${fmt(ratio, 3)}`);
+  // PyTorch's threads synchronise at every operator: on a busy machine they lose most, and the ratio flatters the workspace
+  const busy = Math.max(load0[0], load1[0]) > cores / 2;
+  const loadNote = busy ? `the machine was busy (load average ${load0[0].toFixed(2)} at the start, ${load1[0].toFixed(2)} at the end, on ${cores} cores): `
+    + 'multi-threaded figures, PyTorch\'s most, are depressed and the ratio is not comparable to an idle machine\'s' : null;
+  console.log(`  ratio whole machine / PyTorch best: ${fmt(ratio, 3)}${busy ? ' (unreliable: see the note)' : ''}`);
+  if (loadNote) console.log(`  note: ${loadNote}`);
   console.log(`  data pipeline ${fmt(last.dataMsPerStep, 2)} ms/step (${fmt(100 * last.dataShare, 2)}%); peak RSS ${fmt(peak, 0)} MB; `
     + `numTensors ${last.numTensors.map((m) => `${m.step}:${m.tensors}`).join(' ')} (${last.tensorsFlat ? 'flat' : 'NOT FLAT'}); `
     + `load average at the end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
@@ -200,6 +205,7 @@ async function main(): Promise<void> {
     referenceThreads: cores,
     ratio,
     referenceNote: why,
+    loadNote,
     rounds: o.rounds,
     loadAverageStart: load0[0],
     loadAverageEnd: load1[0],

@@ -113,6 +113,8 @@ export async function selectEngine(options: { backend?: BackendChoice } = {}): P
       return finish('onednn', 'wasm', [...kernels.filter((k) => !native.includes(`${k}:onednn`)), ...native]);
     }
     if (choice === 'onednn') throw new Error(`backend onednn cannot be used: ${reason}`);
+    // built but broken (e.g. libdnnl.so gone): say so, a silent 4x slowdown would puzzle
+    if (/did not load/.test(reason)) console.error(`warning: ${reason}; training with the wasm kernels`);
     skipped.push(reason);
   }
   const wasm = require('./wasm') as typeof import('./wasm');
@@ -129,6 +131,23 @@ function registerWorkspaceWasmKernels(): string[] {
     return [];
   }
   return mod.registerWasmKernels ? mod.registerWasmKernels() : [];
+}
+
+/**
+ * What a backend choice resolves to here, for progress lines, without selecting it (the tfjs-node
+ * packages are only looked up, not loaded): e.g. 'auto -> onednn 2.6.3 (avx512_core)'.
+ * @throws Error when WS_CONV_ROUTE or WS_WINOGRAD_M holds a bad value (named)
+ */
+export function describeEngine(choice: BackendChoice): string {
+  const wasm = require('./wasm') as typeof import('./wasm');
+  const route = wasm.convolutionRoute();
+  const onednn = () => (loadOneDnn() === null ? `onednn ${oneDnnInfo()!.version} (${oneDnnInfo()!.isa})` : null);
+  if (choice === 'onednn') return onednn() ?? 'onednn (not available)';
+  if (choice === 'wasm') return `wasm (${route})`;
+  if (choice !== 'auto') return choice;
+  const native = (['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const).find((n) => packageJson(n)?.name === n);
+  const fallback = onednn() ?? `wasm (${route})`;
+  return native ? `auto -> ${native.replace('@tensorflow/', '')} if its binding loads, else ${fallback}` : `auto -> ${fallback}`;
 }
 
 /** The engine selected in this process, or null. */

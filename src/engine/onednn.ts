@@ -24,6 +24,11 @@ interface Addon {
   info(): { version: string; isa: string; threads: number };
 }
 
+/** WS_ONEDNN=0 (or false, off, no) turns the oneDNN convolutions off. */
+export function oneDnnDisabled(): boolean {
+  return ['0', 'false', 'off', 'no'].includes((process.env.WS_ONEDNN ?? '').trim().toLowerCase());
+}
+
 /** Where the built addon lies, from the project root. */
 export const ONEDNN_ADDON = path.join('native', 'onednn', 'build', 'Release', 'onednn.node');
 
@@ -43,7 +48,7 @@ function addonPath(): string {
 export function loadOneDnn(): string | null {
   if (addon) return null;
   if (loadError) return loadError;
-  if (process.env.WS_ONEDNN === '0') return (loadError = 'oneDNN convolutions are off (WS_ONEDNN=0)');
+  if (oneDnnDisabled()) return (loadError = `oneDNN convolutions are off (WS_ONEDNN=${process.env.WS_ONEDNN})`);
   const file = addonPath();
   if (!fs.existsSync(file)) {
     return (loadError = `oneDNN addon not built (${ONEDNN_ADDON}; npm install builds it when g++ and libdnnl-dev are installed)`);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { ConfigError } from '../train/config';
-import type { BackendChoice } from '../engine/engine';
+import { describeEngine, type BackendChoice } from '../engine/engine';
 import { loadOneDnn } from '../engine/onednn';
 
 /**
@@ -10,6 +10,11 @@ import { loadOneDnn } from '../engine/onednn';
  * @throws ConfigError naming the backend and what is installed instead
  */
 export function checkBackendInstalled(backend: BackendChoice): void {
+  try {
+    describeEngine(backend); // a bad WS_CONV_ROUTE / WS_WINOGRAD_M fails here, before anything is written
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   if (backend === 'onednn') {
     const why = loadOneDnn();
     if (why !== null) throw new ConfigError(`backend onednn cannot be used: ${why}; use --backend wasm or auto`);

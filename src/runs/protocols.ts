@@ -80,7 +80,7 @@ export const PROTOCOLS: Record<string, ProtocolSpec> = {
     trainFraction: 0.5, validationCount: 500, testCount: 500, data: 'embedded',
     notes: [
       'target 0.30 instead of 0.85: ResNet-20 trained on 2,250 images for at most 6 epochs (5 seeds per arm, so that ' +
-      'the Welch and log-rank comparisons can be computed, in about 10 minutes on 2 cores with the wasm backend) reaches roughly 30-40% validation accuracy, far below 85% (the full set ' +
+      'the Welch and log-rank comparisons can be computed, in a few minutes on 2 cores) reaches roughly 30-40% validation accuracy, far below 85% (the full set ' +
       'needs ~20-30 epochs of 45,000 images); with 0.30 most runs reach the target, so time to target has events to compare',
     ],
   },

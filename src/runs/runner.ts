@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/engine';
+import { BACKEND_CHOICES, describeEngine, type BackendChoice } from '../engine/engine';
 import { leaseOptions, type LeaseOptions } from './execute';
 import { FINISHED_STATUSES } from '../train/records';
 import { resolveResultsLocation } from './location';
@@ -112,7 +112,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
   if (threadsChoice !== 'auto') {
     resolveThreads(threadsChoice, { cores: 1, slots: 1 }); // checked before anything is read
     if (threadsChoice > 1 && (backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu')) {
-      throw new ConfigError(`--threads ${threadsChoice} needs the wasm backend (its kernels synchronise batch norm across threads), not ${backend}`);
+      throw new ConfigError(`--threads ${threadsChoice} needs the wasm or onednn backend (their kernels synchronise batch norm across threads), not ${backend}`);
     }
   }
   const lease: LeaseOptions = leaseOptions(options.lease ?? {});
@@ -151,7 +151,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
 
     const printer = progressPrinter(options.progressBar ?? !!process.stdout.isTTY, log);
     const workers = Math.min(options.workers ?? defaultWorkers(), pending.length, options.maxRuns ?? Infinity);
-    const explicitBackend = backend !== 'auto' && backend !== 'wasm';
+    // the tfjs-node backends have no data-parallel trainer: auto gives them 1 thread
+    const explicitBackend = backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu';
     const threads = threadsChoice === 'auto' && explicitBackend ? 1 : resolveThreads(threadsChoice, { cores: defaultWorkers(), slots: Math.max(1, workers) });
     const execute = { dataDir: located.dir, backend, ...lease, skipFailedSince: await store.now(), threads, threadsAuto: threadsChoice === 'auto' };
     const slotOptions = {
@@ -166,8 +167,9 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
       ? (pending.length ? [inProcessSlot(slotOptions)] : [])
       : Array.from({ length: workers }, () => processSlot(slotOptions));
     const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ' (--threads auto)' : ''}`;
-    if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${backend}, ${perRun})`);
-    else if (pending.length && threads > 1) log(`training in this process (backend ${backend}, ${perRun})`);
+    const engine = describeEngine(backend);
+    if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${engine}, ${perRun})`);
+    else if (pending.length && threads > 1) log(`training in this process (backend ${engine}, ${perRun})`);
 
     const counts = { trained: 0, skipped: skippedAtStart, failed: 0, released: 0 };
     let interrupted: string | null = null;
