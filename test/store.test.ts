@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { openResultsStore, SCHEMA_VERSION, exportCsv, workerIdentity, LeaseLostError, type WorkerIdentity } from '../src/runs';
 import type { EpochRecord } from '../src/runs';
 import { tmpDir } from './helpers';
+import { engineNotes } from '../src/analysis/results';
 
 const start = (runId: string) => ({
   runId, protocol: 'p', arm: 'a', seed: 0, config: { x: 1 }, configHash: 'h', target: 0.85, backend: 'wasm',
@@ -178,6 +179,14 @@ test('resuming a run on another engine (e.g. oneDNN after wasm) says so: its lat
   const d = await s.claimRun(onednn, other(me), { leaseSeconds: 60 });
   assert.ok(d.claimed && d.resume?.epoch === 1);
   assert.deepEqual(d.notes, ['run r: resuming on onednn 2.6.3 (avx512_core) a run trained on wasm up to epoch 1; its later epochs round differently from an uninterrupted run']);
+  // the run's record keeps what trained its first epochs, and analysis names the mix
+  const stored = (await s.getRun('r'))!;
+  assert.equal(stored.backend, 'onednn');
+  assert.equal(stored.versions.earlierEngines, 'wasm to epoch 1');
+  const wasmRun = { ...stored, runId: 's', backend: 'wasm', versions: { convolutions: 'winograd F(4x4,3x3)' } };
+  assert.deepEqual(engineNotes([stored, wasmRun, { ...wasmRun, runId: 't' }]), ['p: runs trained on 2 engines (onednn 2.6.3 (avx512_core) after wasm to epoch 1: 1 run; '
+    + 'wasm winograd F(4x4,3x3): 2 runs); seconds to target compare engine speeds as well as schedules']);
+  assert.deepEqual(engineNotes([wasmRun, { ...wasmRun, runId: 't' }]), []);
   // the same engine again: no note
   await s.releaseRun(d.lease);
   const e = await s.claimRun(onednn, me, { leaseSeconds: 60 });

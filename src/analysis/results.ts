@@ -5,6 +5,7 @@
 import { openResultsStore } from '../runs/store';
 import type { EpochRecord, RunRecord } from '../runs/types';
 import { OUTSIDE_HASH } from '../train/config';
+import { engineLabel, type StoredRun } from '../runs/store-api';
 
 export interface LoadedResults {
   runs: (RunRecord & { configHash?: string })[];
@@ -32,6 +33,24 @@ export function configDifferences(a: Record<string, unknown>, b: Record<string, 
   const fb = flatten(b);
   return [...new Set([...Object.keys(fa), ...Object.keys(fb)])].filter((k) => !OUTSIDE_HASH.includes(k) && fa[k] !== fb[k])
     .map((k) => `${k}: ${fa[k] ?? 'absent'} vs ${fb[k] ?? 'absent'}`);
+}
+
+/**
+ * One note per protocol whose runs were trained on more than one engine (engineLabel, including a
+ * run resumed on another engine): the runs are pooled, but seconds to target then compare engine
+ * speeds as well as schedules, and runs round differently.
+ */
+export function engineNotes(runs: StoredRun[]): string[] {
+  const byProtocol = new Map<string, Map<string, number>>();
+  for (const r of runs) {
+    const earlier = r.versions?.earlierEngines;
+    const label = engineLabel(r.backend, r.versions) + (earlier ? ` after ${earlier}` : '');
+    const m = byProtocol.get(r.protocol) ?? new Map<string, number>();
+    m.set(label, (m.get(label) ?? 0) + 1);
+    byProtocol.set(r.protocol, m);
+  }
+  return [...byProtocol].filter(([, m]) => m.size > 1).map(([p, m]) => `${p}: runs trained on ${m.size} engines (`
+    + `${[...m].map(([l, n]) => `${l}: ${n} run${n === 1 ? '' : 's'}`).join('; ')}); seconds to target compare engine speeds as well as schedules`);
 }
 
 /** Pooling error: names the arm and the differing configurations. */
@@ -75,6 +94,7 @@ export async function loadResults(file: string, options: { protocol?: string; al
         notes.push(`pooled ${msg}`);
       }
     }
+    notes.push(...engineNotes(runs as StoredRun[]));
     const epochs = await store.listEpochs(runs.map((r) => r.runId));
     return { runs, epochs, notes };
   } finally {

@@ -154,3 +154,13 @@ export function workerIdentity(): WorkerIdentity {
   const host = process.env.WORKER_HOST || os.hostname();
   return { host, pid: process.pid, owner: `${host}:${process.pid}:${Math.random().toString(36).slice(2, 10)}` };
 }
+
+/**
+ * A run's engine as one label: its backend with the oneDNN build or wasm convolution route it used
+ * (e.g. 'onednn 2.6.3 (avx512_core)', 'wasm winograd F(4x4,3x3)'); runs of different labels round
+ * differently and train at different speeds.
+ */
+export function engineLabel(backend: string, versions: Record<string, string> | null | undefined): string {
+  const detail = versions?.onednn ?? versions?.convolutions;
+  return detail ? `${backend} ${detail}` : backend;
+}

@@ -19,7 +19,7 @@ import { isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './s
 import { openSqlite, probeSqlite } from './sqlite';
 import type { RunStatus } from './types';
 import {
-  LeaseLostError, type Claim, type Lease, type ResultsStore, type ResumePoint, type StoredRun,
+  LeaseLostError, engineLabel, type Claim, type Lease, type ResultsStore, type ResumePoint, type StoredRun,
 } from './store-api';
 
 export * from './store-api';
@@ -44,12 +44,10 @@ const epochValues = (r: EpochRecord) => [r.runId, r.epoch, r.iteration, r.learni
   r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds];
 
 type Row = Record<string, unknown>;
-/** A backend's name with its oneDNN build or wasm convolution route ('onednn 2.6.3 (avx512_core)', 'wasm winograd F(4x4,3x3)'). */
+/** engineLabel of a stored backend and versions_json (an unreadable JSON gives the backend alone). */
 function engineName(backend: string, versionsJson: unknown): string {
   try {
-    const v = JSON.parse(String(versionsJson ?? '{}')) as Record<string, string>;
-    const detail = v.onednn ?? v.convolutions;
-    return detail ? `${backend} ${detail}` : backend;
+    return engineLabel(backend, JSON.parse(String(versionsJson ?? '{}')) as Record<string, string>);
   } catch {
     return backend;
   }
@@ -241,6 +239,10 @@ function sqlStore(db: SqlDriver): ResultsStore {
         const engineBefore = row?.backend ? engineName(String(row.backend), row.versions_json) : null;
         if (resume && engineBefore && engineBefore !== engineName(s.backend, JSON.stringify(s.versions))) {
           notes.push(`run ${s.runId}: resuming on ${engineName(s.backend, JSON.stringify(s.versions))} a run trained on ${engineBefore} up to epoch ${resume.epoch}; its later epochs round differently from an uninterrupted run`);
+          // the run's record names its current engine; keep what trained its first epochs
+          const before = (JSON.parse(String(row?.versions_json ?? '{}')) as Record<string, string>).earlierEngines;
+          const earlier = `${before ? `${before}; ` : ''}${engineBefore} to epoch ${resume.epoch}`;
+          await tx.run('UPDATE runs SET versions_json = ? WHERE run_id = ?', [JSON.stringify({ ...s.versions, earlierEngines: earlier }), s.runId]);
         }
         // a run (re)starting from epoch 1 records the configuration it trains with now (its thread
         // count may differ from an earlier attempt's); a resumed run keeps the one it started with
