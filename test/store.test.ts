@@ -13,6 +13,8 @@ import { openResultsStore, SCHEMA_VERSION, exportCsv, workerIdentity, LeaseLostE
 import type { EpochRecord } from '../src/runs';
 import { tmpDir } from './helpers';
 import { engineNotes } from '../src/analysis/results';
+import { statusText, storeStatus } from '../src/runs/status';
+import { spawnSync } from 'node:child_process';
 
 const start = (runId: string) => ({
   runId, protocol: 'p', arm: 'a', seed: 0, config: { x: 1 }, configHash: 'h', target: 0.85, backend: 'wasm',
@@ -193,4 +195,16 @@ test('resuming a run on another engine (e.g. oneDNN after wasm) says so: its lat
   assert.ok(e.claimed && e.resume?.epoch === 1);
   assert.deepEqual(e.notes, []);
   await s.close();
+});
+
+test('status marks a run whose worker process on this host is gone (kill -9) as stale before its lease expires', async () => {
+  const file = path.join(tmpDir(), 'st.sqlite');
+  const s = await openResultsStore(file);
+  const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!; // a pid that has exited
+  const host = workerIdentity().host;
+  const c = await s.claimRun(start('r'), { host, pid: dead, owner: `${host}:${dead}:x` }, { leaseSeconds: 600 });
+  assert.ok(c.claimed);
+  await s.close();
+  const text = statusText(await storeStatus(file));
+  assert.match(text, new RegExp(`seed 0: 0 epochs finished, worker ${host}:${dead}:x, last heartbeat \\d+ s ago STALE \\(its process on this host is gone: the next experiment here resumes it at once\\)`));
 });

@@ -1,15 +1,18 @@
 /**
  * `status`: where each protocol of a store stands, per arm: finished, running (which worker, last
  * heartbeat, epoch), waiting (planned, not started, or released resumable), failed; a running run
- * whose lease has expired is marked stale (another worker will take it over).
+ * whose lease has expired, or whose process on this host is gone, is marked stale (another worker
+ * will take it over).
  */
-import { openResultsStore, type StoredRun } from './store';
+import { openResultsStore, workerIdentity, type StoredRun } from './store';
+import { processAlive } from './process';
 
 export interface ArmStatus {
   protocol: string;
   arm: string;
   finished: number;
-  running: StoredRun[];
+  /** processGone: its worker was on this host and its process has exited (killed): the next claim here takes it over at once. */
+  running: (StoredRun & { processGone: boolean })[];
   waiting: number;
   failed: number;
 }
@@ -47,7 +50,7 @@ export async function storeStatus(location: string): Promise<{ location: string;
       const a = arm(r.protocol, r.arm, r.runId);
       if (r.status === 'failed') a.failed++;
       else if (r.status === 'running') {
-        if (r.leaseOwner) a.running.push(r);
+        if (r.leaseOwner) a.running.push({ ...r, processGone: r.host === workerIdentity().host && !processAlive(r.pid) });
         else a.waiting++;
       } else a.finished++;
     }
@@ -69,7 +72,8 @@ export function statusText(s: { location: string; now: string; arms: ArmStatus[]
     out.push(`  ${a.arm}: ${a.finished} finished, ${a.running.length} running, ${a.waiting} waiting, ${a.failed} failed`);
     for (const r of a.running) {
       const age = r.heartbeatAt ? `${((Date.parse(s.now) - Date.parse(r.heartbeatAt)) / 1000).toFixed(0)} s ago` : 'never';
-      out.push(`    seed ${r.seed}: ${r.epochsCompleted} epoch${r.epochsCompleted === 1 ? '' : 's'} finished, worker ${r.leaseOwner}, last heartbeat ${age}${r.leaseExpired ? ' STALE (lease expired: another worker will take it over)' : ''}`);
+      out.push(`    seed ${r.seed}: ${r.epochsCompleted} epoch${r.epochsCompleted === 1 ? '' : 's'} finished, worker ${r.leaseOwner}, last heartbeat ${age}${r.leaseExpired ? ' STALE (lease expired: another worker will take it over)'
+        : r.processGone ? ' STALE (its process on this host is gone: the next experiment here resumes it at once)' : ''}`);
     }
   }
   return out.join('\n');
