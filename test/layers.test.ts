@@ -6,22 +6,13 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { relErr } from './helpers';
 import '@tensorflow/tfjs-backend-wasm';
 import { batchNormInfer, batchNormTrain, conv2d, globalAveragePool, relu, shortcutA } from '../src/model/layers';
 import { registerWasmKernels } from '../src/engine/wasm';
 
 const TOL = 1e-4;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / Math.max(s, 1e-30);
-}
 
 function rand(shape: number[], seed: number, scale = 1, offset = 0): tf.Tensor {
   let s = seed >>> 0;

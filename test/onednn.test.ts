@@ -15,30 +15,13 @@ import { loadOneDnn } from '../src/engine/onednn';
 import { selectEngine } from '../src/engine/engine';
 import { createTrainState, trainStep } from '../src/train/step';
 import { requireComponent } from './fixtures/components';
-import { ROOT, EMBEDDED, tmpDir } from './helpers';
+import { EMBEDDED, ROOT, rand, relErr, tmpDir } from './helpers';
 
 const missing = loadOneDnn();
 const skip = requireComponent('onednn', missing ?? false, __filename);
 const TOL = 1e-4;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / Math.max(s, 1e-30);
-}
 
-function uniform(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2147483648 - 1;
-  });
-}
 
 /** [N, H, Cin, Cout, stride, k, pad]: every conv of ResNet-20 at batch 4 (stem, stages, downsampling), a 1x1, TF 'same' and odd sizes. */
 const CASES: [number, number, number, number, 1 | 2, number, number | 'same' | 'valid'][] = [
@@ -66,9 +49,9 @@ describe('oneDNN convolutions', { skip }, () => {
   before(async () => {
     await tf.setBackend('cpu');
     CASES.forEach(([n, h, ci, co, s, k, p], i) => {
-      const c: Ref = { name: `N${n} ${h}x${h}x${ci}->${co} k${k} s${s} pad ${p}`, x: uniform(n * h * h * ci, 10 + i), w: uniform(k * k * ci * co, 50 + i), r: new Float32Array(0), xs: [n, h, h, ci], ws: [k, k, ci, co], s, p, out: [] };
+      const c: Ref = { name: `N${n} ${h}x${h}x${ci}->${co} k${k} s${s} pad ${p}`, x: rand(n * h * h * ci, 10 + i), w: rand(k * k * ci * co, 50 + i), r: new Float32Array(0), xs: [n, h, h, ci], ws: [k, k, ci, co], s, p, out: [] };
       const ho = tf.tidy(() => tf.conv2d(tf.zeros(c.xs) as tf.Tensor4D, tf.zeros(c.ws) as tf.Tensor4D, s, p).shape);
-      c.r = uniform(ho.reduce((a, b) => a * b, 1), 90 + i);
+      c.r = rand(ho.reduce((a, b) => a * b, 1), 90 + i);
       c.out = convAndGrads(c);
       refs.push(c);
     });
@@ -92,7 +75,7 @@ describe('oneDNN convolutions', { skip }, () => {
       const b = convAndGrads(c);
       a.forEach((t, k) => assert.deepEqual(Buffer.from(t.buffer), Buffer.from(b[k].buffer), `${c.name} output ${k}`));
     }
-    const images = uniform(8 * 3072, 7);
+    const images = rand(8 * 3072, 7);
     const labels = Int32Array.from({ length: 8 }, (_, i) => i % 10);
     const losses = [0, 1].map(() => {
       const state = createTrainState({ depth: 20, seed: 5, momentum: 0.9, weightDecay: 1e-4 });

@@ -6,6 +6,7 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { relErr, rand } from './helpers';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../src/engine/wasm';
 import { setConvRoute, setFilterGradRoute } from '../src/engine/wasm/conv';
@@ -14,27 +15,7 @@ import { createMinimalState, minimalTrainStep } from '../src/bench/minimalStep';
 
 const TOL = 1e-4;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / Math.max(s, 1e-30);
-}
 
-/** Deterministic uniform(-1, 1) values. */
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

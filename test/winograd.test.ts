@@ -24,31 +24,11 @@ import { registerWasmKernels } from '../src/engine/wasm';
 import { setConvRoute } from '../src/engine/wasm/conv';
 import { setWinogradTile, winogradStats } from '../src/engine/wasm/winograd';
 import { F2, F4, Program, WinogradMatrices } from '../src/engine/wasm/winograd-gen';
-import { EMBEDDED, ROOT } from './helpers';
+import { EMBEDDED, ROOT, rand, relErr } from './helpers';
 
 const BOUND = { 2: 1e-5, 4: 1e-4 } as const;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return m / s;
-}
 
-/** Deterministic uniform(-1, 1) values. */
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
 
 const matmul = (x: number[][], y: number[][]) => x.map((r) => y[0].map((_, j) => r.reduce((s, v, k) => s + v * y[k][j], 0)));
 const transpose = (x: number[][]) => x[0].map((_, j) => x.map((r) => r[j]));
