@@ -37,7 +37,7 @@ async function addRun(s: ResultsStore, protocol: string, arm: string, seed: numb
     const hit = reached && e === epochs;
     rows.push([{
       runId, epoch: e, iteration: e * 352, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
-      validationAccuracy: hit ? 0.86 : 0.5, testLoss: 1, testAccuracy: 1 - testError, trainSeconds: e * 7 + seed, totalSeconds: e * 7 + seed + 1,
+      validationAccuracy: hit ? 0.86 : 0.5, testLoss: 1, testAccuracy: 1 - testError, trainSeconds: e * 7 + seed, totalSeconds: e * 7 + seed + 1, trainCpuSeconds: null, totalCpuSeconds: null,
     }, { epochsCompleted: e, finalTestAccuracy: 1 - testError, ...(hit ? { epochsToTarget: e, iterationsToTarget: e * 352, secondsToTarget: e * 7 + seed } : {}) }]);
   }
   await writeHandRun(s, start, rows, reached || full ? 'completed' : 'censored');

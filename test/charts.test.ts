@@ -52,7 +52,7 @@ function epochRows(runId: string, accs: number[], secondsPerEpoch = 10): EpochRe
     testLoss: 1,
     testAccuracy: a,
     trainSeconds: (i + 1) * secondsPerEpoch,
-    totalSeconds: (i + 1) * secondsPerEpoch + 1,
+    totalSeconds: (i + 1) * secondsPerEpoch + 1, trainCpuSeconds: null, totalCpuSeconds: null,
   }));
 }
 

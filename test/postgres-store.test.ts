@@ -23,7 +23,7 @@ const start = (runId: string, seed = 0) => ({
 });
 const epoch = (runId: string, e: number) => ({
   runId, epoch: e, iteration: e * 3, learningRate: 0.1, trainLoss: 1 / 3, trainAccuracy: 0.1 + e / 7, validationLoss: Math.PI, validationAccuracy: 0.5,
-  testLoss: Math.E, testAccuracy: 0.25, trainSeconds: e * 1.5, totalSeconds: e * 2.25,
+  testLoss: Math.E, testAccuracy: 0.25, trainSeconds: e * 1.5, totalSeconds: e * 2.25, trainCpuSeconds: e * 3, totalCpuSeconds: e * 4.5,
 });
 
 describe('PostgreSQL results store', () => {

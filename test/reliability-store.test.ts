@@ -91,7 +91,7 @@ async function makeStore(file: string, runs: number, epochs: number, pad = 0, st
     const runId = `p/a/seed-${r}/h`;
     const rows: Parameters<typeof writeHandRun>[2] = [];
     for (let e = 1; e <= epochs; e++) {
-      rows.push([{ runId, epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e }, { epochsCompleted: e }]);
+      rows.push([{ runId, epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e, trainCpuSeconds: e, totalCpuSeconds: e }, { epochsCompleted: e }]);
     }
     await writeHandRun(s, { runId, protocol: 'p', arm: 'a', seed: r, config: { r, pad: 'x'.repeat(pad), quote: 'say "hi", twice' }, configHash: 'h', target: 0.5, backend: 'wasm', versions: {}, codeVersion: 'c' }, rows, status);
   }
@@ -116,7 +116,7 @@ test('CSV export killed half-way through a file: the final name holds the previo
   assert.ok(claim.claimed);
   // no checkpoint: the claim restarts the run; write its 20 epochs again and a 21st
   for (let e = 1; e <= 21; e++) {
-    await s.recordEpoch(claim.lease, { runId: 'p/a/seed-0/h', epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e }, { epochsCompleted: e }, null);
+    await s.recordEpoch(claim.lease, { runId: 'p/a/seed-0/h', epoch: e, iteration: e, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e, trainCpuSeconds: e, totalCpuSeconds: e }, { epochsCompleted: e }, null);
   }
   await s.close();
   const killed = exportKill('csv', file, out, 'epochs.csv');

@@ -57,7 +57,7 @@ async function addRun(s: ResultsStore, r: HandRun): Promise<void> {
     epochs.push([{
       runId, epoch: e, iteration: e * 352, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
       validationAccuracy: hit ? 0.86 : 0.5 + (0.3 * e) / r.epochs, testLoss: 1, testAccuracy: 1 - (r.testError ?? 0.5),
-      trainSeconds: e * SECONDS_PER_EPOCH, totalSeconds: e * SECONDS_PER_EPOCH + 1,
+      trainSeconds: e * SECONDS_PER_EPOCH, totalSeconds: e * SECONDS_PER_EPOCH + 1, trainCpuSeconds: null, totalCpuSeconds: null,
     }, {
       epochsCompleted: e, finalTestAccuracy: 1 - (r.testError ?? 0.5),
       ...(hit ? { epochsToTarget: e, iterationsToTarget: e * 352, secondsToTarget: e * SECONDS_PER_EPOCH } : {}),

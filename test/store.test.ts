@@ -22,7 +22,7 @@ const start = (runId: string) => ({
 });
 const epoch = (runId: string, e: number, validationAccuracy = 0.5): EpochRecord => ({
   runId, epoch: e, iteration: e * 10, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1,
-  validationAccuracy, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e + 0.5,
+  validationAccuracy, testLoss: 1, testAccuracy: 0.5, trainSeconds: e, totalSeconds: e + 0.5, trainCpuSeconds: e * 2, totalCpuSeconds: e * 2 + 1,
 });
 const md5 = (f: string) => crypto.createHash('md5').update(fs.readFileSync(f)).digest('hex');
 const other = (w: WorkerIdentity): WorkerIdentity => ({ host: 'another-host', pid: w.pid, owner: `another-host:${w.pid}:x` });
@@ -47,6 +47,8 @@ test('claims, epochs, checkpoints: resume point, restart without checkpoint, cor
   assert.equal(c.resume!.epoch, 1);
   assert.deepEqual([...c.resume!.checkpoint], [1, 2, 3, 4]);
   assert.equal(c.resume!.trainSeconds, 1);
+  assert.equal(c.resume!.trainCpuSeconds, 2);
+  assert.equal(c.resume!.totalCpuSeconds, 3);
   assert.equal(c.resume!.summary.epochsCompleted, 1);
   assert.equal(c.resume!.summary.epochsToTarget, null, 'summary recomputed from epochs <= checkpoint (0.9 at epoch 2 is gone)');
   assert.deepEqual((await s.listEpochs(['r1'])).map((e) => e.epoch), [1]);
@@ -167,6 +169,10 @@ test('a schema-1 store (data/example-results.sqlite) is read as it is, upgraded 
   await w.close();
   const after = new Database(file, { readonly: true });
   assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
+  const epochRows = after.prepare('SELECT COUNT(*) FROM epochs').pluck().get() as number;
+  assert.ok(epochRows > 0);
+  assert.equal(after.prepare('SELECT COUNT(*) FROM epochs WHERE train_cpu_seconds IS NULL AND total_cpu_seconds IS NULL').pluck().get(), epochRows,
+    'schema 3 adds the CPU-seconds columns, NULL in the epochs written before');
   after.close();
 });
 

@@ -50,6 +50,7 @@ test('epoch records, iterations, learning rate; same seed -> same run; tensors f
   assert.ok(Math.abs(a.epochs[0].learningRate - 0.1 * (1 + Math.cos(Math.PI * 2 / 3)) / 2) < 1e-12);
   for (const e of a.epochs) {
     assert.ok(e.trainSeconds > 0 && e.totalSeconds >= e.trainSeconds);
+    assert.ok(e.trainCpuSeconds !== null && e.trainCpuSeconds > 0 && e.totalCpuSeconds !== null && e.totalCpuSeconds >= e.trainCpuSeconds, `CPU seconds ${e.trainCpuSeconds} / ${e.totalCpuSeconds}`);
     for (const k of ['trainAccuracy', 'validationAccuracy', 'testAccuracy'] as const) assert.ok(e[k] >= 0 && e[k] <= 1);
   }
   assert.equal(seen[0], seen[1], 'no tensor leak between epochs');

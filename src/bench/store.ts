@@ -53,7 +53,7 @@ async function main(): Promise<void> {
         t0 = process.hrtime.bigint();
         await store.recordEpoch(claim.lease, {
           runId, epoch, iteration: epoch * 352, learningRate: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: 1, validationAccuracy: 0.5,
-          testLoss: 1, testAccuracy: 0.5, trainSeconds: epoch, totalSeconds: epoch,
+          testLoss: 1, testAccuracy: 0.5, trainSeconds: epoch, totalSeconds: epoch, trainCpuSeconds: epoch, totalCpuSeconds: epoch,
         }, { epochsCompleted: epoch }, checkpoint);
         writes.push(ms(t0));
         t0 = process.hrtime.bigint();

@@ -67,4 +67,4 @@ const RUN_COLUMNS = ['runId', 'protocol', 'arm', 'seed', 'backend', 'status', 't
   'epochsCompleted', 'finalTestAccuracy', 'bestValidationAccuracy', 'testAccuracyAtBestValidation', 'error', 'startedAt', 'finishedAt',
   'configHash', 'versions', 'codeVersion', 'attempts', 'config'];
 const EPOCH_COLUMNS = ['runId', 'epoch', 'iteration', 'learningRate', 'trainLoss', 'trainAccuracy', 'validationLoss', 'validationAccuracy',
-  'testLoss', 'testAccuracy', 'trainSeconds', 'totalSeconds'];
+  'testLoss', 'testAccuracy', 'trainSeconds', 'totalSeconds', 'trainCpuSeconds', 'totalCpuSeconds'];

@@ -5,11 +5,13 @@
  * clock, so leases compare one clock however many hosts write.
  *
  * Version history: 1 = runs, epochs, meta; 2 = + leases (lease_owner, lease_token, heartbeat_at,
- * lease_expires_at), checkpoints (latest per run), planned_runs (each protocol's expansion).
+ * lease_expires_at), checkpoints (latest per run), planned_runs (each protocol's expansion);
+ * 3 = + epochs.train_cpu_seconds and epochs.total_cpu_seconds (CPU seconds of the training process,
+ * NULL in epochs written before).
  */
 
 /** Schema version written by this code; a newer store is refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Marker of a results store in its meta table (with schema_version). */
 export const STORE_APPLICATION = 'resnet-sgdr-workspace';
 
@@ -90,6 +92,8 @@ export function createStatements(d: Dialect): string[] {
       test_loss ${real}, test_accuracy ${real},
       train_seconds ${real} NOT NULL,
       total_seconds ${real} NOT NULL,
+      train_cpu_seconds ${real},
+      total_cpu_seconds ${real},
       PRIMARY KEY (run_id, epoch))`,
     'CREATE INDEX IF NOT EXISTS runs_protocol ON runs(protocol, arm)',
     ...newTables(d),
@@ -101,6 +105,10 @@ export function migrationStatements(d: Dialect, from: number): string[] {
   const out: string[] = [];
   if (from < 2) {
     out.push(...LEASE_COLUMNS.map(([n, t]) => `ALTER TABLE runs ADD COLUMN ${n} ${t}`), ...newTables(d));
+  }
+  if (from < 3) {
+    const { real } = types(d);
+    out.push(`ALTER TABLE epochs ADD COLUMN train_cpu_seconds ${real}`, `ALTER TABLE epochs ADD COLUMN total_cpu_seconds ${real}`);
   }
   return out;
 }

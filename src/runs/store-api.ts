@@ -62,6 +62,9 @@ export interface ResumePoint {
   checkpoint: Uint8Array;
   trainSeconds: number;
   totalSeconds: number;
+  /** CPU seconds at the checkpoint's epoch (null when its epoch row predates schema 3). */
+  trainCpuSeconds: number | null;
+  totalCpuSeconds: number | null;
   summary: RunSummary;
 }
 

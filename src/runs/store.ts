@@ -36,12 +36,14 @@ const SUMMARY_COLUMNS: Record<keyof RunSummary, string> = {
   testAccuracyAtBestValidation: 'test_accuracy_at_best_validation',
 };
 const EPOCH_COLUMNS = ['run_id', 'epoch', 'iteration', 'learning_rate', 'train_loss', 'train_accuracy', 'validation_loss',
-  'validation_accuracy', 'test_loss', 'test_accuracy', 'train_seconds', 'total_seconds'];
+  'validation_accuracy', 'test_loss', 'test_accuracy', 'train_seconds', 'total_seconds', 'train_cpu_seconds', 'total_cpu_seconds'];
 const EPOCH_SELECT = `run_id AS "runId", epoch, iteration, learning_rate AS "learningRate", train_loss AS "trainLoss",
   train_accuracy AS "trainAccuracy", validation_loss AS "validationLoss", validation_accuracy AS "validationAccuracy",
-  test_loss AS "testLoss", test_accuracy AS "testAccuracy", train_seconds AS "trainSeconds", total_seconds AS "totalSeconds"`;
+  test_loss AS "testLoss", test_accuracy AS "testAccuracy", train_seconds AS "trainSeconds", total_seconds AS "totalSeconds",
+  train_cpu_seconds AS "trainCpuSeconds", total_cpu_seconds AS "totalCpuSeconds"`;
 const epochValues = (r: EpochRecord) => [r.runId, r.epoch, r.iteration, r.learningRate, r.trainLoss, r.trainAccuracy,
-  r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds];
+  r.validationLoss, r.validationAccuracy, r.testLoss, r.testAccuracy, r.trainSeconds, r.totalSeconds,
+  r.trainCpuSeconds ?? null, r.totalCpuSeconds ?? null];
 
 type Row = Record<string, unknown>;
 /** engineLabel of a stored backend and versions_json (an unreadable JSON gives the backend alone). */
@@ -140,7 +142,8 @@ function sqlStore(db: SqlDriver): ResultsStore {
         const epochs = await tx.all<EpochRecord>(`SELECT ${EPOCH_SELECT} FROM epochs WHERE run_id = ? AND epoch <= ? ORDER BY epoch`, [runId, ck.epoch]);
         const last = epochs[epochs.length - 1];
         if (epochs.length === Number(ck.epoch) && last) {
-          resume = { epoch: Number(ck.epoch), checkpoint: state, trainSeconds: last.trainSeconds, totalSeconds: last.totalSeconds, summary: summarizeEpochs(epochs, target) };
+          resume = { epoch: Number(ck.epoch), checkpoint: state, trainSeconds: last.trainSeconds, totalSeconds: last.totalSeconds,
+            trainCpuSeconds: num(last.trainCpuSeconds), totalCpuSeconds: num(last.totalCpuSeconds), summary: summarizeEpochs(epochs, target) };
         } else {
           notes.push(`run ${runId}: checkpoint of epoch ${String(ck.epoch)} has ${epochs.length} epoch rows before it; restarting the run from epoch 1`);
         }

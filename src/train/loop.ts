@@ -56,6 +56,9 @@ export interface ResumeFrom {
   /** Training and total seconds at the checkpoint's epoch (from its epoch record). */
   trainSeconds: number;
   totalSeconds: number;
+  /** CPU seconds at the checkpoint's epoch; null when unknown (then every later epoch's are null too). */
+  trainCpuSeconds: number | null;
+  totalCpuSeconds: number | null;
   /** The run's summary after the checkpoint's epoch. */
   summary: RunSummary;
 }
@@ -107,6 +110,11 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
   let trainSeconds = resume?.trainSeconds ?? 0;
   const started = process.hrtime.bigint() - BigInt(Math.round((resume?.totalSeconds ?? 0) * 1e9));
   const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
+  // CPU seconds of this process (all threads: getrusage RUSAGE_SELF), cumulative like the wall seconds
+  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const cpuAtStart = cpuNow();
+  const totalCpuBefore = resume ? resume.totalCpuSeconds : 0;
+  let trainCpuSeconds = resume ? resume.trainCpuSeconds : 0;
   const checkpointEvery = hooks.checkpointEvery ?? 1;
   const threads = threadsOf(config);
   let trainer: ParallelTrainer | null = null;
@@ -141,6 +149,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
       let correct = 0;
       let lr = 0;
       const epochStart = process.hrtime.bigint();
+      const epochCpuStart = cpuNow();
       for (let b = 0; b < perEpoch; b++) {
         const idx = order.subarray(b * config.batchSize, Math.min((b + 1) * config.batchSize, data.train.count));
         const batch = makeBatch(data.train, idx, config.augment ? augmentRng : undefined, buffer);
@@ -163,6 +172,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         if (stop) throw new TrainingInterrupted(stop);
       }
       trainSeconds += seconds(epochStart);
+      if (trainCpuSeconds !== null) trainCpuSeconds += cpuNow() - epochCpuStart;
       if (trainer) await copyStateTo(trainer, state);
       const validation = await evaluateYielding(state.model, data.validation);
       const test = await evaluateYielding(state.model, data.test);
@@ -172,6 +182,7 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
         validationLoss: validation.loss, validationAccuracy: validation.accuracy,
         testLoss: test.loss, testAccuracy: test.accuracy,
         trainSeconds, totalSeconds: seconds(started),
+        trainCpuSeconds, totalCpuSeconds: totalCpuBefore === null ? null : totalCpuBefore + cpuNow() - cpuAtStart,
       };
       epochs.push(record);
       const reached = config.target !== null && validation.accuracy >= config.target && summary.epochsToTarget === null;

@@ -28,6 +28,15 @@ export interface EpochRecord {
   trainSeconds: number;
   /** Cumulative wall-clock seconds including evaluation. */
   totalSeconds: number;
+  /**
+   * Cumulative CPU seconds (user + system, every thread of the training process: process.cpuUsage)
+   * spent in training steps only; null for epochs of a store written before schema 3, and for every
+   * later epoch of a run resumed from such an epoch. Unlike wall seconds, it does not grow when other
+   * processes load the machine, so runs trained at different loads compare.
+   */
+  trainCpuSeconds: number | null;
+  /** Cumulative CPU seconds including evaluation (null as trainCpuSeconds). */
+  totalCpuSeconds: number | null;
 }
 
 /** Summary of a run as it stands after an epoch (what the results store keeps per run). */
