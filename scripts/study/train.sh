@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Trains the study (race-to-85 and full-182 on the full CIFAR-10) in the background, at low priority,
+# from a fixed commit of the workspace, into a results store outside the work tree. Stop it any time
+# (kill, a closed session, a reboot): running it again resumes every run from its last checkpoint,
+# and finished runs are skipped. Nothing here computes a result: each item is one
+# `experiment --run-index` of the workspace's own command line.
+#
+#   bash scripts/study/train.sh [--commit REV] [--dir DIR] [--lanes N] [--store FILE]
+#
+# DIR (default $HOME/ws-study) holds: code/ (a git worktree at REV, built), study.sqlite (the store,
+# with checkpoints), logs/lane-K.log. Lanes (default 2, one per core) are independent single-thread
+# training processes; lane K takes the items K, K+N, K+2N, ... of the study order below, so the
+# two race arms advance side by side, seed by seed, and the two full-182 runs follow.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+commit=HEAD dir="${HOME}/ws-study" lanes=2 store=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --commit) commit="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --lanes) lanes="$2"; shift 2 ;;
+    --store) store="$2"; shift 2 ;;
+    *) echo "train.sh: unknown option $1 (expected --commit REV, --dir DIR, --lanes N, --store FILE)" >&2; exit 2 ;;
+  esac
+done
+data="${CIFAR10_DIR:-$here/../shared/data/cifar-10-batches-bin}"
+[ -f "$data/data_batch_1.bin" ] || { echo "train.sh: no full CIFAR-10 in $data (set CIFAR10_DIR)" >&2; exit 2; }
+data="$(cd "$data" && pwd)"
+store="${store:-$dir/study.sqlite}"
+rev="$(git -C "$here" rev-parse --verify "$commit^{commit}")"
+mkdir -p "$dir/logs"
+
+# the code: a worktree at the commit, with this checkout's npm packages and native addon copied in
+if [ ! -d "$dir/code" ] || [ "$(git -C "$dir/code" rev-parse HEAD 2>/dev/null)" != "$rev" ]; then
+  [ -d "$dir/code" ] && git -C "$here" worktree remove --force "$dir/code" 2>/dev/null || rm -rf "$dir/code"
+  git -C "$here" worktree prune
+  git -C "$here" worktree add --detach "$dir/code" "$rev" >/dev/null
+  cp -a "$here/node_modules" "$dir/code/node_modules"
+  [ -d "$here/native/onednn/build" ] && cp -a "$here/native/onednn/build" "$dir/code/native/onednn/build"
+  (cd "$dir/code" && npx tsc -p tsconfig.json)
+fi
+echo "study: code $rev in $dir/code, store $store, data $data, $lanes lanes (logs in $dir/logs)"
+
+# the study order: protocol arm seed
+order=()
+for s in 0 1 2 3 4; do order+=("race-to-85 step $s" "race-to-85 cosine $s"); done
+order+=("full-182 step 0" "full-182 cosine-14 0")
+for s in $(seq 5 19); do order+=("race-to-85 step $s" "race-to-85 cosine $s"); done
+for s in $(seq 1 9); do order+=("full-182 step $s" "full-182 cosine-14 $s" "full-182 cosine-7 $((s - 1))"); done
+
+lane() {
+  local k="$1" i item protocol arm seed
+  for ((i = k; i < ${#order[@]}; i += lanes)); do
+    item="${order[$i]}"; read -r protocol arm seed <<<"$item"
+    echo "== $(date -u +%FT%TZ) lane $k: $item"
+    # --arms ARM --run-index SEED: with the protocol's own seed count, run SEED of the arm's expansion
+    (cd "$dir/code" && nice -n 19 node dist/cli.js experiment --protocol "$protocol" --arms "$arm" --run-index "$seed" \
+      --workers 0 --threads 1 --backend onednn --data "$data" --results "$store") || echo "== lane $k: $item exited $?"
+  done
+}
+for ((k = 0; k < lanes; k++)); do
+  lane "$k" >>"$dir/logs/lane-$k.log" 2>&1 &
+done
+wait
