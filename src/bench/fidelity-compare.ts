@@ -1,0 +1,87 @@
+/**
+ * The comparison of `npm run fidelity`: two sets of validation-accuracy curves (seeds x epochs), one
+ * per trainer, compared epoch by epoch with Welch's t interval (workspace - PyTorch).
+ */
+import type { WelchTTestResult } from '../analysis/stats';
+
+/** Validation accuracy (fraction) per seed, per epoch (index 0 = epoch 1); a curve may be shorter (a run stopped early). */
+export interface Curves {
+  workspace: number[][];
+  pytorch: number[][];
+}
+
+/** The comparison, in percentage points for differences; arrays are per compared epoch. */
+export interface CurveComparison {
+  /** Epochs compared: 1..epochs, each with at least 2 seeds on both sides. */
+  epochs: number;
+  /** Seeds (curves) per side. */
+  seeds: { workspace: number; pytorch: number };
+  /** Mean validation accuracy per epoch (fraction). */
+  workspace: number[];
+  pytorch: number[];
+  /** Sample standard deviation over seeds per epoch (fraction). */
+  workspaceSd: number[];
+  pytorchSd: number[];
+  /** workspace - pytorch, percentage points. */
+  difference: number[];
+  /** 95% Welch interval of the difference, percentage points. */
+  ci95: [number, number][];
+  /** Per epoch: the interval contains 0 or |difference| < 1 pp. */
+  agreeByEpoch: boolean[];
+  /** Every compared epoch agrees (and at least one epoch was compared). */
+  agree: boolean;
+  /** Mean over epochs of the difference, percentage points. */
+  meanDifference: number;
+}
+
+/** Agreement margin: a difference under this many percentage points agrees whatever its interval. */
+export const AGREEMENT_PP = 1;
+
+const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+const sd = (x: number[]) => {
+  const m = mean(x);
+  return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1));
+};
+
+/**
+ * Compares the curves epoch by epoch.
+ * @param welch Welch's two-sample t-test (src/analysis/stats welchTTest), passed in so that this module computes nothing twice
+ * @throws Error when a side has fewer than 2 curves
+ */
+export function compareCurves(c: Curves, welch: (a: number[], b: number[]) => WelchTTestResult): CurveComparison {
+  if (c.workspace.length < 2 || c.pytorch.length < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${c.workspace.length} and ${c.pytorch.length}`);
+  const out: CurveComparison = {
+    epochs: 0, seeds: { workspace: c.workspace.length, pytorch: c.pytorch.length },
+    workspace: [], pytorch: [], workspaceSd: [], pytorchSd: [], difference: [], ci95: [], agreeByEpoch: [], agree: false, meanDifference: NaN,
+  };
+  for (let e = 0; ; e++) {
+    const a = c.workspace.filter((x) => x.length > e).map((x) => x[e]);
+    const b = c.pytorch.filter((x) => x.length > e).map((x) => x[e]);
+    if (a.length < 2 || b.length < 2) break;
+    const w = welch(a.map((x) => 100 * x), b.map((x) => 100 * x));
+    out.epochs = e + 1;
+    out.workspace.push(mean(a)); out.pytorch.push(mean(b));
+    out.workspaceSd.push(sd(a)); out.pytorchSd.push(sd(b));
+    out.difference.push(w.meanDifference);
+    out.ci95.push([w.ci[0], w.ci[1]]);
+    out.agreeByEpoch.push((w.ci[0] <= 0 && w.ci[1] >= 0) || Math.abs(w.meanDifference) < AGREEMENT_PP);
+  }
+  out.agree = out.epochs > 0 && out.agreeByEpoch.every(Boolean);
+  out.meanDifference = out.epochs > 0 ? mean(out.difference) : NaN;
+  return out;
+}
+
+/** The table of a comparison: one line per epoch, then the verdict. */
+export function formatComparison(r: CurveComparison): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const pp = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  const lines = [`epoch | workspace val acc (sd), ${r.seeds.workspace} seeds | PyTorch val acc (sd), ${r.seeds.pytorch} seeds | difference pp [95% Welch CI] | agrees`];
+  for (let e = 0; e < r.epochs; e++) {
+    lines.push(`${String(e + 1).padStart(5)} | ${pct(r.workspace[e])} (${(100 * r.workspaceSd[e]).toFixed(2)}) | ${pct(r.pytorch[e])} (${(100 * r.pytorchSd[e]).toFixed(2)}) | ` +
+      `${pp(r.difference[e])} [${pp(r.ci95[e][0])}, ${pp(r.ci95[e][1])}] | ${r.agreeByEpoch[e] ? 'yes' : 'NO'}`);
+  }
+  lines.push(r.agree
+    ? `agree: every epoch's interval contains 0 or its difference is under ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`
+    : `DO NOT AGREE: ${r.agreeByEpoch.filter((x) => !x).length} of ${r.epochs} epochs differ beyond seed noise and ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`);
+  return lines;
+}
