@@ -10,13 +10,15 @@
  *   copy-store --from A --to B   copies runs, epochs and checkpoints between stores (SQLite, PostgreSQL)
  *   download                  the official CIFAR-10 binary archive into data/
  *   protocols                 list protocols
+ *   verify-study              checks every finished study run against its epoch rows and schedule (src/runs/verify.ts)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from './engine/engine';
 import { defaultWorkers, runProtocol } from './runs/runner';
-import { resolveResultsLocation } from './runs/location';
+import { resolveResultsLocation, STUDY_RESULTS_PATH } from './runs/location';
+import { verificationText, verifyStudyStore } from './runs/verify';
 import { redactLocation } from './runs/sql';
 import { copyStore } from './runs/copy';
 import { storeStatus, statusText } from './runs/status';
@@ -57,6 +59,7 @@ commands:
   --version                      versions of the workspace and its engine packages
   download                       fetch and verify the official CIFAR-10 binary archive into data/
   protocols [--runs NAME]        list the protocols / the runs of one with their --run-index (give the workers' --seeds, --arms, ... too)
+  verify-study [--results FILE|URL]   checks the shipped study (studies/resnet20-cifar10.sqlite): summaries vs epoch rows, learning rates vs schedules, full data, distinct seeds
 --results takes a SQLite file (default data/results.sqlite) or a postgres:// URL; RESULTS_URL sets it too.`;
 
 /** A usage error: one line, exit code 2. */
@@ -317,6 +320,13 @@ async function main(argv: string[]): Promise<void> {
         }
       });
       console.log(`\nverified and extracted to ${DOWNLOADED_DATA_DIR}`);
+      return;
+    }
+    case 'verify-study': {
+      const location = v.results ? resolveResultsLocation(v.results) : STUDY_RESULTS_PATH;
+      const r = await verifyStudyStore(location);
+      verificationText(r, redactLocation(location)).forEach((l) => console.log(l));
+      if (r.problems.length) process.exitCode = 1;
       return;
     }
     case 'protocols':

@@ -7,11 +7,17 @@
 #
 #   bash scripts/study/train.sh [--commit REV] [--dir DIR] [--lanes N] [--store FILE]
 #
+# A new machine continues from studies/in-progress.sqlite (the store with the checkpoints of the
+# unfinished runs, committed a few times over the study) when DIR has no store yet.
 # DIR (default $HOME/ws-study) holds: code/ (a git worktree at REV, built), study.sqlite (the store,
 # with checkpoints), logs/lane-K.log. Lanes (default 2, one per core) are independent single-thread
 # training processes; lane K takes the items K, K+N, K+2N, ... of the study order below, so the
 # two race arms advance side by side, seed by seed, and the two full-182 runs follow.
 set -euo pipefail
+# its own session, so that its low priority holds: with the kernel's autogroups (sched_autogroup) nice
+# only ranks processes within one session, so the session's group gets nice 19 too
+if [ "$(ps -o sid= -p $$ | tr -d ' ')" != "$$" ]; then exec setsid bash "$0" "$@"; fi
+echo 19 > /proc/self/autogroup 2>/dev/null || true
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 commit=HEAD dir="${HOME}/ws-study" lanes=2 store=""
 while [ $# -gt 0 ]; do
@@ -29,6 +35,11 @@ data="$(cd "$data" && pwd)"
 store="${store:-$dir/study.sqlite}"
 rev="$(git -C "$here" rev-parse --verify "$commit^{commit}")"
 mkdir -p "$dir/logs"
+# a new machine continues from the copy committed with the workspace (runs, epochs and checkpoints)
+if [ ! -f "$store" ] && [ -f "$here/studies/in-progress.sqlite" ]; then
+  cp "$here/studies/in-progress.sqlite" "$store"
+  echo "study: continuing from studies/in-progress.sqlite"
+fi
 
 # the code: a worktree at the commit, with this checkout's npm packages and native addon copied in
 if [ ! -d "$dir/code" ] || [ "$(git -C "$dir/code" rev-parse HEAD 2>/dev/null)" != "$rev" ]; then

@@ -11,6 +11,12 @@ import { isPostgresUrl } from './sql';
 export const DEFAULT_RESULTS_PATH = path.join(PROJECT_ROOT, 'data', 'results.sqlite');
 
 /**
+ * The study shipped with the workspace: the finished race-to-85 and full-182 runs trained on the full
+ * CIFAR-10 by scripts/study/train.sh, without checkpoints (copy-store --no-checkpoints), read-only.
+ */
+export const STUDY_RESULTS_PATH = path.join(PROJECT_ROOT, 'studies', 'resnet20-cifar10.sqlite');
+
+/**
  * The results store to use: a URL unchanged, a file path made absolute.
  * @param given --results, if any
  */

@@ -1,0 +1,64 @@
+/**
+ * The fidelity comparison (src/bench/fidelity-compare.ts) against SciPy: per epoch the Welch
+ * difference and 95% interval of two sets of validation curves, computed with
+ *   a, b = 100 * curves; scipy.stats.ttest_ind(a, b, equal_var=False); d -/+ t.ppf(0.975, df) * se
+ * (Welch-Satterthwaite df in NumPy), SciPy 1.10, Debian python3-scipy. And the PyTorch trainer's
+ * schedule and command-line checks (scripts/fidelity_torch.py) without training.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { welchTTest } from '../src/analysis/stats';
+import { compareCurves, formatComparison } from '../src/bench/fidelity-compare';
+
+const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+
+test('curves within seed noise agree; the interval per epoch is SciPy\'s', () => {
+  const r = compareCurves({
+    workspace: [[0.50, 0.61], [0.52, 0.63], [0.49, 0.60]],
+    pytorch: [[0.47, 0.62], [0.51, 0.64], [0.48, 0.59], [0.40, 0.55]],
+  }, welchTTest);
+  assert.equal(r.epochs, 2);
+  assert.deepEqual(r.seeds, { workspace: 3, pytorch: 4 });
+  close(r.difference[0], 3.8333333333333357); close(r.ci95[0][0], -3.218252097889798); close(r.ci95[0][1], 10.88491876455647);
+  close(r.difference[1], 1.3333333333333357); close(r.ci95[1][0], -4.578152802532633); close(r.ci95[1][1], 7.244819469199304);
+  close(r.workspace[0], 0.50333333333333333); close(r.pytorch[1], 0.6);
+  assert.deepEqual(r.agreeByEpoch, [true, true]);
+  assert.equal(r.agree, true);
+  assert.match(formatComparison(r).at(-1)!, /^agree: /);
+});
+
+test('a gap beyond seed noise does not agree; one under 1 pp does, whatever its interval', () => {
+  const far = compareCurves({ workspace: [[0.60], [0.61], [0.605]], pytorch: [[0.50], [0.51], [0.505]] }, welchTTest);
+  close(far.difference[0], 10); close(far.ci95[0][0], 8.866521032236239); close(far.ci95[0][1], 11.133478967763761);
+  assert.equal(far.agree, false);
+  assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: 1 of 1 epochs/);
+  const near = compareCurves({ workspace: [[0.600], [0.601], [0.602]], pytorch: [[0.595], [0.596], [0.597]] }, welchTTest);
+  close(near.difference[0], 0.5); close(near.ci95[0][0], 0.2733042064472525); close(near.ci95[0][1], 0.7266957935527475);
+  assert.equal(near.agree, true, 'the interval excludes 0 but the difference is 0.5 pp');
+});
+
+test('epochs are compared while both sides have 2 seeds (a run stopped at its target ends early); fewer than 2 seeds is an error', () => {
+  const r = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6], [0.51, 0.6]] }, welchTTest);
+  assert.equal(r.epochs, 2);
+  assert.throws(() => compareCurves({ workspace: [[0.5]], pytorch: [[0.5], [0.6]] }, welchTTest), /at least 2 seeds per side, got 1 and 2/);
+});
+
+test('scripts/fidelity_torch.py: schedules by the papers\' formulas (independent of src/schedules), bad kinds named', () => {
+  const py = '/usr/bin/python3';
+  const script = path.join(__dirname, '..', '..', 'scripts');
+  const r = spawnSync(py, ['-c', `
+import sys, json; sys.path.insert(0, ${JSON.stringify(script)})
+from fidelity_torch import learning_rate
+c = {"kind": "cosine", "lrMax": 0.1, "lrMin": 0, "cycleLengthEpochs": 1, "cycleMult": 1, "warmup": "fastai"}
+s = {"kind": "step", "lr": 0.1, "milestones": [32000, 48000], "gamma": 0.1}
+print(json.dumps([learning_rate(c, i, 352) for i in (0, 17, 18, 176, 351, 352, 369, 370)] + [learning_rate(s, i, 352) for i in (31999, 32000, 48000)]))
+`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const v = JSON.parse(r.stdout) as number[];
+  // warm-up while iteration < ceil(352 / 20) = 18 (first cycle only); cosine 0.05 (1 + cos(pi t / 352)); step 0.1 -> 0.01 -> 0.001
+  const expected = [0.001, 0.001, 0.05 * (1 + Math.cos(Math.PI * 18 / 352)), 0.05, 0.05 * (1 + Math.cos(Math.PI * 351 / 352)), 0.1,
+    0.05 * (1 + Math.cos(Math.PI * 17 / 352)), 0.05 * (1 + Math.cos(Math.PI * 18 / 352)), 0.1, 0.01, 0.001];
+  v.forEach((x, i) => close(x, expected[i], 1e-12));
+});
