@@ -69,7 +69,20 @@ lane() {
       --workers 0 --threads 1 --backend onednn --data "$data" --results "$store") || echo "== lane $k: $item exited $?"
   done
 }
+# the PyTorch side of the full-scale fidelity check (README): 3 seeds x 10 epochs of each race arm on
+# the full set, kept epoch by epoch in fidelity-pytorch.jsonl; the workspace side is the study's own
+# runs (seeds 0-2, their first 10 epochs), compared whenever they are there
+fidelity() {
+  local arm
+  for arm in step cosine; do
+    echo "== $(date -u +%FT%TZ) fidelity: $arm"
+    (cd "$dir/code" && nice -n 19 node dist/bench/fidelity.js --protocol race-to-85 --arm "$arm" --epochs 10 --seeds 3 \
+      --train-images 45000 --test-count 0 --data "$data" --workspace-results "$store" --pytorch-log "$dir/fidelity-pytorch.jsonl") \
+      || echo "== fidelity $arm exited $?"
+  done
+}
 for ((k = 0; k < lanes; k++)); do
   lane "$k" >>"$dir/logs/lane-$k.log" 2>&1 &
 done
+[ -n "${WS_STUDY_NO_FIDELITY:-}" ] || fidelity >>"$dir/logs/fidelity.log" 2>&1 &
 wait

@@ -75,6 +75,7 @@ export function compareCurves(c: Curves, welch: (a: number[], b: number[]) => We
 export function formatComparison(r: CurveComparison): string[] {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const pp = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  if (r.epochs === 0) return [`nothing compared yet: no epoch has 2 seeds on both sides (workspace ${r.seeds.workspace}, PyTorch ${r.seeds.pytorch} curves)`];
   const lines = [`epoch | workspace val acc (sd), ${r.seeds.workspace} seeds | PyTorch val acc (sd), ${r.seeds.pytorch} seeds | difference pp [95% Welch CI] | agrees`];
   for (let e = 0; e < r.epochs; e++) {
     lines.push(`${String(e + 1).padStart(5)} | ${pct(r.workspace[e])} (${(100 * r.workspaceSd[e]).toFixed(2)}) | ${pct(r.pytorch[e])} (${(100 * r.pytorchSd[e]).toFixed(2)}) | ` +

@@ -30,7 +30,7 @@ import { openResultsStore } from '../runs/store';
 import { welchTTest } from '../analysis/stats';
 import { compareCurves, formatComparison, type Curves } from './fidelity-compare';
 
-const USAGE = 'usage: npm run fidelity [-- --epochs E (5) --seeds S (3) --train-images N (10000) --arm NAME (cosine) ' +
+const USAGE = 'usage: npm run fidelity [-- --epochs E (5) --seeds S (3) --train-images N (10000) --arm NAME (step) ' +
   '--protocol NAME (race-to-85) --test-count N (1000; 0 = all) --data DIR --python PATH --workspace-results STORE --pytorch-log FILE]';
 
 interface Options {
@@ -56,7 +56,7 @@ function parseOptions(argv: string[]): Options {
   const testCount = int('test-count', v['test-count'], 1000, 0, 10000);
   return {
     epochs: int('epochs', v.epochs, 5, 1, 200), seeds: int('seeds', v.seeds, 3, 2, 20),
-    trainImages: int('train-images', v['train-images'], 10000, 128, 45000), arm: v.arm ?? 'cosine',
+    trainImages: int('train-images', v['train-images'], 10000, 128, 45000), arm: v.arm ?? 'step',
     protocol: v.protocol ?? 'race-to-85', testCount: testCount === 0 ? null : testCount, data: v.data,
     python: v.python ?? '/usr/bin/python3', workspaceResults: v['workspace-results'], pytorchLog: v['pytorch-log'],
   };
@@ -80,8 +80,11 @@ async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: stri
   const key = JSON.stringify({ arm: c.arm, seed: c.seed, schedule: c.schedule, trainImages: o.trainImages, testCount: o.testCount, validation: c.data.validationCount });
   const cached = o.pytorchLog && fs.existsSync(o.pytorchLog)
     ? fs.readFileSync(o.pytorchLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { key: string; record: Epoch })
-      .filter((x) => x.key === key).map((x) => x.record).sort((a, b) => a.epoch - b.epoch)
+      .filter((x) => x.key === key).map((x) => x.record)
     : [];
+  // the epochs of the last call that reached epoch E (a call cut off part-way is trained again)
+  const lastStart = cached.map((r) => r.epoch).lastIndexOf(1);
+  if (lastStart > 0) cached.splice(0, lastStart);
   if (cached.length >= o.epochs) return cached.slice(0, o.epochs);
   const args = [path.join(PROJECT_ROOT, 'scripts', 'fidelity_torch.py'), '--data', dir, '--split', splitFile, '--seed', String(c.seed),
     '--epochs', String(o.epochs), '--schedule', JSON.stringify(c.schedule), '--threads', '1'];
@@ -111,7 +114,10 @@ async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: stri
   return out;
 }
 
-/** Workspace side from a results store: the runs of the protocol's arm with these configurations' seeds, their first E epochs. */
+/**
+ * Workspace side from a results store: the runs of the protocol's arm with these configurations' seeds,
+ * their first E epochs (fewer, or none, while the store's runs are still training).
+ */
 async function fromStore(o: Options, configs: RunConfig[]): Promise<Epoch[][]> {
   const store = await openResultsStore(o.workspaceResults!, { readonly: true });
   try {
@@ -123,8 +129,7 @@ async function fromStore(o: Options, configs: RunConfig[]): Promise<Epoch[][]> {
         return d && d.validationCount === c.data.validationCount && d.splitSeed === c.data.splitSeed && d.testCount === c.data.testCount
           && trainImagesUsed(50000, d.validationCount, d.trainFraction) === o.trainImages;
       });
-      if (!want) throw new Error(`${o.workspaceResults}: no ${o.protocol} run of arm ${o.arm} seed ${c.seed} with ${o.trainImages} training images and test count ${o.testCount ?? 'all'}`);
-      const epochs = (await store.listEpochs([want.runId])).sort((a, b) => a.epoch - b.epoch).slice(0, o.epochs);
+      const epochs = want ? (await store.listEpochs([want.runId])).sort((a, b) => a.epoch - b.epoch).slice(0, o.epochs) : [];
       out.push(epochs);
     }
     return out;
@@ -169,6 +174,10 @@ async function main(): Promise<void> {
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  if (o.workspaceResults) {
+    const short = workspace.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
+    if (short.length) log(`workspace side in ${o.workspaceResults}: ${short.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
   }
   const curves: Curves = {
     workspace: workspace.map((e) => e.map((r) => r.validationAccuracy)),

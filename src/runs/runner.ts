@@ -19,6 +19,9 @@ import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec 
 import { checkResultsStore, openResultsStore } from './store';
 import type { EpochRecord, RunRecord } from './types';
 import { checkBackendInstalled } from './backend-check';
+import { costText, protocolCost } from './cost';
+import { measureThroughput } from '../train/throughput';
+import { trainImagesUsed } from '../train/config';
 
 export { DEFAULT_RESULTS_PATH, resolveResultsLocation } from './location';
 
@@ -154,6 +157,18 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     // the tfjs-node backends have no data-parallel trainer: auto gives them 1 thread
     const explicitBackend = backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu';
     const threads = threadsChoice === 'auto' && explicitBackend ? 1 : resolveThreads(threadsChoice, { cores: defaultWorkers(), slots: Math.max(1, workers) });
+    if (pending.length) {
+      // the cost, priced at a throughput measured here before anything is trained (a few SGD steps, ~3 s)
+      const c = pending[0];
+      const speed = await measureThroughput({ backend, steps: 2, warmup: 1, batchSize: c.batchSize, evalImages: 200 });
+      const images = {
+        train: trainImagesUsed(dataset.train.count, c.data.validationCount, c.data.trainFraction),
+        evaluated: c.data.validationCount + (c.data.testCount ?? dataset.test.count),
+      };
+      const parallel = { workers: Math.max(1, workers), threads };
+      const cost = protocolCost(pending.map((p) => ({ config: p, epochsDone: stored.get(runId(p))?.checkpointEpoch ?? 0 })), images, speed, parallel);
+      log(costText(cost, speed, parallel));
+    }
     const execute = { dataDir: located.dir, backend, ...lease, skipFailedSince: await store.now(), threads, threadsAuto: threadsChoice === 'auto' };
     const slotOptions = {
       execute, results: location, store, log: (l: string) => printer.line(l),
