@@ -53,9 +53,9 @@ export function analysisText(analyses: readonly ProtocolAnalysis[]): string {
     out.push(`== ${p.protocol}: ${setupLine(p)} ==`);
     if (p.setupDeviations.length) out.push(`not interpretable as the ${p.protocol} protocol: ${p.setupDeviations.join('; ')}`);
     out.push(table([
-      ['arm', 'finished', 'reached/total', 'failed', 'running', 'KM median epochs [95% CI]', 'KM median seconds [95% CI]', 'final test error [95% CI]'],
+      ['arm', 'finished', 'reached/total', 'failed', 'running', 'KM median epochs [95% CI]', 'KM median seconds [95% CI]', 'KM median CPU seconds [95% CI]', 'final test error [95% CI]'],
       ...p.arms.map((a) => [a.arm, String(a.n), p.target === null ? DASH : reachedText(a), String(a.failed), String(a.running),
-        kmMedianText(a.kmEpochs), kmMedianText(a.kmSeconds), testErrorText(a)]),
+        kmMedianText(a.kmEpochs), kmMedianText(a.kmSeconds), kmMedianText(a.kmCpuSeconds), testErrorText(a)]),
     ]), '');
     p.logRank.forEach((t) => out.push(logRankLine(t)));
     if (p.logRank.length) out.push('');
@@ -99,7 +99,7 @@ export function headlineText(p: ProtocolAnalysis, written?: { report: string; ch
   const width = Math.max(...p.arms.map((a) => a.arm.length));
   for (const a of p.arms) {
     out.push(`${`${a.arm}:`.padEnd(width + 1)} ${reachedText(a)} reached ${pctTarget(p.target)}; Kaplan–Meier median ${kmMedianText(a.kmEpochs)} epochs, ` +
-      `${kmMedianText(a.kmSeconds)} s; final test error ${testErrorText(a)}`);
+      `${kmMedianText(a.kmSeconds)} s${a.kmCpuSeconds ? ` (CPU ${kmMedianText(a.kmCpuSeconds)} s)` : ''}; final test error ${testErrorText(a)}`);
   }
   const lr = p.logRank.map((t) => `${t.metric} p ${t.result ? fmtP(t.result.p) : `– (${t.note ?? 'not computed'})`}`);
   if (lr.length) out.push(`log-rank: ${lr.join(', ')}`);

@@ -3,8 +3,11 @@ import { armColors, orderArms, withAlpha } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
 import { boxStats, clean, fmt, jitterFor } from './util';
 
-/** Which time-to-target measure to plot. */
-export type TimeToTargetMetric = 'epochs' | 'seconds';
+/**
+ * Which time-to-target measure: epochs, training wall seconds, or training CPU seconds (every thread
+ * of the training process; unlike wall seconds, not inflated by other load on a shared machine).
+ */
+export type TimeToTargetMetric = 'epochs' | 'seconds' | 'cpu-seconds';
 
 /** One run as a (possibly right-censored) time-to-target observation. */
 export interface TimeToTargetPoint {
@@ -35,19 +38,23 @@ export interface TimeToTargetData {
  * The `{ time, reached }` pairs are what a Kaplan-Meier estimator takes (event = reached).
  */
 export function timeToTargetPoints(runs: readonly RunRecord[], metric: TimeToTargetMetric = 'epochs', epochs?: readonly EpochRecord[]): TimeToTargetData {
-  const lastSeconds = new Map<string, { epoch: number; seconds: number }>();
+  const lastSeconds = new Map<string, { epoch: number; seconds: number | null }>();
+  const cpuAt = new Map<string, number | null>();
   for (const e of epochs ?? []) {
+    const seconds = metric === 'cpu-seconds' ? e.trainCpuSeconds ?? null : e.trainSeconds;
     const prev = lastSeconds.get(e.runId);
-    if (!prev || e.epoch >= prev.epoch) lastSeconds.set(e.runId, { epoch: e.epoch, seconds: e.trainSeconds });
+    if (!prev || e.epoch >= prev.epoch) lastSeconds.set(e.runId, { epoch: e.epoch, seconds });
+    cpuAt.set(`${e.runId}\t${e.epoch}`, e.trainCpuSeconds ?? null);
   }
   const points: TimeToTargetPoint[] = [];
   const excluded: TimeToTargetData['excluded'] = [];
   for (const r of runs) {
     const base = { runId: r.runId, arm: r.arm, seed: r.seed };
     if (r.epochsToTarget != null) {
-      const time = metric === 'epochs' ? r.epochsToTarget : r.secondsToTarget;
-      if (time == null || !Number.isFinite(time)) excluded.push({ ...base, reason: `reached target but ${metric}ToTarget is missing` });
-      else points.push({ ...base, time, reached: true });
+      const time = metric === 'epochs' ? r.epochsToTarget : metric === 'seconds' ? r.secondsToTarget : cpuAt.get(`${r.runId}\t${r.epochsToTarget}`) ?? null;
+      if (time == null || !Number.isFinite(time)) {
+        excluded.push({ ...base, reason: metric === 'cpu-seconds' ? 'reached target; its epoch has no CPU seconds (recorded from store schema 3 on)' : `reached target but ${metric}ToTarget is missing` });
+      } else points.push({ ...base, time, reached: true });
       continue;
     }
     if (r.status === 'censored' || r.status === 'completed') {
@@ -55,8 +62,8 @@ export function timeToTargetPoints(runs: readonly RunRecord[], metric: TimeToTar
         points.push({ ...base, time: r.epochsCompleted, reached: false });
       } else {
         const last = lastSeconds.get(r.runId);
-        if (last) points.push({ ...base, time: last.seconds, reached: false });
-        else excluded.push({ ...base, reason: 'censored; no epoch records to get its censoring time in seconds' });
+        if (last && last.seconds !== null) points.push({ ...base, time: last.seconds, reached: false });
+        else excluded.push({ ...base, reason: `censored; no epoch records to get its censoring time in ${metric === 'cpu-seconds' ? 'CPU seconds' : 'seconds'}` });
       }
       continue;
     }

@@ -105,6 +105,7 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
   const finished = done.filter((r) => r.status !== 'diverged');
   const pe = timeToTargetPoints(finished, 'epochs', epochs);
   const ps = timeToTargetPoints(finished, 'seconds', epochs);
+  const pc = timeToTargetPoints(finished, 'cpu-seconds', epochs);
   const survivalExcluded = all.filter((r) => !isFinished(r) || r.status === 'diverged').map((r) => `${r.runId} (${r.status})`);
   ps.excluded.forEach((e) => survivalExcluded.push(`${e.runId} (seconds: ${e.reason})`));
   return {
@@ -114,6 +115,7 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
     testError, testErrorVsPaper, testErrorNote,
     kmEpochs: target === null ? null : survival(arm, pe.points, 'epochs', target),
     kmSeconds: target === null ? null : survival(arm, ps.points, 'training seconds', target),
+    kmCpuSeconds: target === null || pc.excluded.length > 0 ? null : survival(arm, pc.points, 'training CPU seconds', target),
     survivalExcluded, notes,
   };
 }
@@ -200,9 +202,12 @@ export function armPairs(arms: string[]): [string, string][] {
   return out;
 }
 
-function logRank(metric: 'epochs' | 'seconds', arms: string[], runs: RunRecord[], epochs: readonly EpochRecord[]): LogRankSummary {
+function logRank(metric: 'epochs' | 'seconds' | 'cpu-seconds', arms: string[], runs: RunRecord[], epochs: readonly EpochRecord[]): LogRankSummary {
   const finished = runs.filter((r) => isFinished(r) && r.status !== 'diverged');
-  const { points } = timeToTargetPoints(finished, metric, epochs);
+  const { points, excluded } = timeToTargetPoints(finished, metric, epochs);
+  if (metric === 'cpu-seconds' && excluded.length) {
+    return { metric, arms, result: null, note: `not computed: ${excluded.length} run${excluded.length === 1 ? ' has' : 's have'} no CPU seconds (epochs written before store schema 3)` };
+  }
   const groups = arms.map((arm) => points.filter((p) => p.arm === arm)).filter((g) => g.length > 0);
   const used = arms.filter((arm) => points.some((p) => p.arm === arm));
   if (groups.length < 2) {
@@ -259,7 +264,7 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
     deviationCaveat: dev.caveat,
     arms: armResults,
     comparisons,
-    logRank: target === null ? [] : [logRank('epochs', present, pr, epochs), logRank('seconds', present, pr, epochs)],
+    logRank: target === null ? [] : [logRank('epochs', present, pr, epochs), logRank('seconds', present, pr, epochs), logRank('cpu-seconds', present, pr, epochs)],
     notes,
   };
 }

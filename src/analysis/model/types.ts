@@ -56,6 +56,12 @@ export interface ArmAnalysis {
   /** Kaplan–Meier medians (epochs, seconds), null with a note when the arm has no usable runs. */
   kmEpochs: SurvivalSummary | null;
   kmSeconds: SurvivalSummary | null;
+  /**
+   * Kaplan–Meier median training CPU seconds to target (all threads of the training process), null
+   * with a note when the runs' epochs predate CPU seconds (store schema 3). Wall seconds compare arms
+   * only when their runs trained under the same load; CPU seconds do not grow with other load.
+   */
+  kmCpuSeconds: SurvivalSummary | null;
   /** Runs not in the survival analysis and why (running, failed, diverged). */
   survivalExcluded: string[];
   /** Sentences about the arm (no runs, all censored, ...). */
@@ -108,7 +114,7 @@ export interface MeasureComparison {
 }
 
 export interface LogRankSummary {
-  metric: 'epochs' | 'seconds';
+  metric: 'epochs' | 'seconds' | 'cpu-seconds';
   arms: string[];
   result: LogRankResult | null;
   note: string | null;
