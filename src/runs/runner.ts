@@ -23,7 +23,7 @@ import { costText, protocolCost } from './cost';
 import { measureThroughput } from '../train/throughput';
 import { trainImagesUsed } from '../train/config';
 
-export { DEFAULT_RESULTS_PATH, resolveResultsLocation } from './location';
+export { DEFAULT_RESULTS_PATH, resolveResultsLocation, STUDY_RESULTS_PATH } from './location';
 
 export interface RunProtocolOptions {
   protocol: string | ProtocolSpec;
