@@ -8,3 +8,4 @@ export * from './csv';
 export * from './protocol-file';
 export * from './copy';
 export * from './status';
+export * from './kernel-signal';
