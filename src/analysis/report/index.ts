@@ -9,6 +9,7 @@ import { resolveResultsLocation } from '../../runs/location';
 import { PROTOCOLS } from '../../runs/protocols';
 import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
+import type { FigureStyle } from '../charts/presets';
 import { loadResults, type LoadedResults } from '../results';
 import { analyzeResults, hasFinishedRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
@@ -19,8 +20,16 @@ export * from './markdown';
 export * from './notebook';
 
 const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
-/** Default chart formats: PNG and SVG (HTML pages inline plotly.js, 11 MB each; ask for them with formats). */
-export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg'];
+/** Default chart formats: PNG and SVG (paper style) and HTML (interactive; plotly.min.js once per folder). */
+export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
+const STYLES: readonly FigureStyle[] = ['paper', 'screen'];
+
+/** Parses `--style paper|screen` (default paper). */
+export function parseStyle(s: string | undefined): FigureStyle {
+  if (s === undefined) return 'paper';
+  if (!STYLES.includes(s as FigureStyle)) throw new Error(`--style "${s}": expected ${STYLES.join(' or ')}`);
+  return s as FigureStyle;
+}
 
 /**
  * Reads a results store for the report, checking the file and the protocol first.
@@ -96,6 +105,8 @@ export interface ExportChartsOptions {
   allowMixedConfigs?: boolean;
   /** Chromium executable (default: CHROMIUM_PATH or the search of findChromium). */
   chromiumPath?: string;
+  /** PNG/SVG style (default 'paper': one column at 300 dpi, caption beside as .txt). */
+  style?: FigureStyle;
 }
 
 export interface ExportChartsResult {
@@ -131,7 +142,7 @@ export async function exportChartsForResults(opts: ExportChartsOptions): Promise
   const { protocols, skipped } = finishedProtocols(analyzeResults(runs, epochs), file, opts.protocol);
   const figures = reportFigures(runs.filter((r) => protocols.has(r.protocol)), epochs);
   const files = figures.length
-    ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath })
+    ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' })
     : {};
   return { figures, files, outDir, skipped };
 }
@@ -147,6 +158,8 @@ export interface WriteReportOptions {
   formats?: readonly ExportFormat[];
   scale?: number;
   chromiumPath?: string;
+  /** PNG/SVG style (default 'paper'). */
+  style?: FigureStyle;
 }
 
 export interface WriteReportResult {
@@ -185,7 +198,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
     chartsNote = null;
   } else if (figures.length) {
     try {
-      files = await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), reportDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath });
+      files = await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), reportDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' });
     } catch (e) {
       if (!(e instanceof ChromiumNotFoundError)) throw e;
       chartsNote = `The charts were not exported: ${e.message}`;
@@ -205,6 +218,7 @@ export interface ReportCliValues {
   out?: string;
   formats?: string;
   scale?: string;
+  style?: string;
   'allow-mixed-configs'?: boolean;
 }
 
@@ -235,7 +249,7 @@ export async function cliExportCharts(v: ReportCliValues): Promise<void> {
   const formats = parseFormats(v.formats);
   const scale = parseScale(v.scale);
   const results = resolveResultsLocation(v.results);
-  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   console.log(`results: ${redactLocation(results)}`);
   r.skipped.forEach((s) => console.log(`note: ${s}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
@@ -250,7 +264,7 @@ export async function cliReport(v: ReportCliValues): Promise<void> {
   if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
   const loaded = await loadReportResults(results, v.protocol, v['allow-mixed-configs']);
   finishedProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing finished: an error, no report
-  const r = await writeReport({ results, out, formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   console.log(`results: ${redactLocation(results)}`);
   r.notes.forEach((n) => console.log(`note: ${n}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
