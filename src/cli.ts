@@ -49,8 +49,8 @@ commands:
   status [--results FILE|URL]    per protocol and arm: finished, running (worker, last heartbeat, epoch), waiting, failed
   copy-store --from FILE|URL --to FILE|URL   copy runs, epochs and checkpoints (idempotent)
   export-csv [--results FILE|URL] [--out DIR]
-  export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
-  report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
+  export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--style paper|screen] [--scale N] [--allow-mixed-configs]
+  report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--style paper|screen] [--scale N] [--allow-mixed-configs]
   --workers 0                    trains in this process instead of worker processes
   --threads N|auto               threads per run (wasm or onednn; N > 1: the data-parallel trainer, results equal up to float rounding,
                                  the same N gives the same run bit for bit). auto (default), resolved once per invocation:
@@ -69,7 +69,7 @@ const OPTIONS = {
   protocol: { type: 'string' }, 'protocol-file': { type: 'string' }, seeds: { type: 'string' }, 'max-epochs': { type: 'string' }, target: { type: 'string' },
   fraction: { type: 'string' }, arms: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' },
   workers: { type: 'string' }, data: { type: 'string' }, results: { type: 'string' }, out: { type: 'string' },
-  formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  formats: { type: 'string' }, scale: { type: 'string' }, style: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, 'lease-seconds': { type: 'string' },
   'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' }, threads: { type: 'string' },
   from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' },
@@ -215,13 +215,13 @@ async function analyze(v: Values, protocol?: string): Promise<void> {
 async function startReport(v: Values, protocol: string): Promise<void> {
   const report = require('./analysis/report/index') as typeof import('./analysis/report/index');
   const { findChromium } = require('./analysis/charts/export') as typeof import('./analysis/charts/export');
-  let formats: ('png' | 'svg' | 'html')[] = ['png', 'svg'];
-  let how = 'PNG and SVG (Chromium)';
+  let formats: ('png' | 'svg' | 'html')[] = ['png', 'svg', 'html'];
+  let how = 'PNG and SVG for a paper (Chromium), captions as .txt, interactive HTML';
   try {
     findChromium();
   } catch {
     formats = ['html'];
-    how = 'self-contained HTML (no Chromium found: install Debian chromium or set CHROMIUM_PATH for PNG/SVG)';
+    how = 'interactive HTML (no Chromium found: install Debian chromium or set CHROMIUM_PATH for PNG/SVG)';
   }
   const out = path.join(v.out ?? path.join('reports', protocol), 'report.md');
   const r = await report.writeReport({ results: resolveResultsLocation(v.results), out, protocol, formats });

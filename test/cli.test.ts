@@ -96,7 +96,7 @@ test('a protocol trains in 2 worker processes into one store, then resumes by sk
   assert.match(headline, /^log-rank: epochs p .*, seconds p /m);
   assert.match(headline, /^final test error, Welch cosine − step: not computed: .*need at least 2 per arm/m);
   assert.match(headline, new RegExp(`^report: ${path.join(out, 'report.md')}$`, 'm'));
-  assert.match(headline, new RegExp(`^charts: 7 files in ${out}, self-contained HTML \\(no Chromium found`, 'm'));
+  assert.match(headline, new RegExp(`^charts: 7 files in ${out}, interactive HTML \\(no Chromium found`, 'm'));
   assert.ok(fs.readFileSync(path.join(out, 'report.md'), 'utf8').includes('## Protocol quick'));
   assert.ok(fs.existsSync(path.join(out, 'quick-test-error.html')));
 });

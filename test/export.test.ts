@@ -89,6 +89,23 @@ describe('export with headless Chromium', { skip: SKIP }, () => {
     assert.deepEqual(fs.readdirSync(path.join(dir, 'sub')).sort(), ['test-error.png', 'test-error.svg']);
   });
 
+  it('paper style: one column (3.5 in) at 300 dpi, no title in the image, the caption with the caveat beside it as text', async () => {
+    const { runs, epochs } = await loadResults(EXAMPLE);
+    const fig = reportFigures(runs, epochs).find((f) => f.name === 'full-182-test-error')!.figure;
+    const base = path.join(dir, 'paper', 'full-182-test-error');
+    const out = await exportFigure(fig, base, { formats: ['png', 'svg'], style: 'paper', exporter });
+    const png = pngSize(fs.readFileSync(out.png!));
+    assert.equal(png.width, 3.5 * 300, '3.5 inches at 300 dpi');
+    assert.ok(png.height >= 2.8 * 300 && png.height < 4 * 300, `height ${png.height} px`);
+    const svg = fs.readFileSync(out.svg!, 'utf8');
+    assert.ok(!svg.includes('Final test error of ResNet-20') && !svg.includes('not the full-182 protocol'), 'no title or subtitle in the image');
+    // fonts: ticks at 8 pt = 10.67 CSS px of a 336 px (3.5 in) wide figure
+    assert.match(svg, /font-size: 10\.6+7?px/);
+    const caption = fs.readFileSync(out.caption!, 'utf8');
+    assert.match(caption, /^full-182: final test error of ResNet-20\. ⚠ runs of at most 2 epochs .*protocol\. points: runs;/);
+    assert.ok(caption.includes('not the full-182 protocol'), 'the caveat goes with the caption');
+  });
+
   it("exported SVGs of the example store carry the protocol caveat and name only the markers drawn", async () => {
     const { runs, epochs } = await loadResults(EXAMPLE);
     const figs = Object.fromEntries(reportFigures(runs, epochs).map((f) => [f.name, f.figure]));
@@ -109,12 +126,24 @@ describe('export with headless Chromium', { skip: SKIP }, () => {
     assert.deepEqual(pngSize(png), { width: 321, height: 123 });
   });
 
-  it('exports standalone HTML that renders offline', async () => {
-    const out = await exportFigure(FIG, path.join(dir, 'page.html'), { formats: ['html'] });
+  it('exports HTML with plotly.min.js once beside it (directory mode), small pages', async () => {
+    const html = path.join(dir, 'pages');
+    const a = await exportFigure(FIG, path.join(html, 'a'), { formats: ['html'] });
+    await exportFigure(FIG, path.join(html, 'b'), { formats: ['html'] });
+    assert.deepEqual(fs.readdirSync(html).sort(), ['a.html', 'b.html', 'plotly.min.js']);
+    const source = fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'));
+    assert.ok(fs.readFileSync(path.join(html, 'plotly.min.js')).equals(source), 'the minified bundle of node_modules');
+    assert.ok(fs.statSync(a.html!).size < 50_000, `page of ${fs.statSync(a.html!).size} bytes`);
+    assert.match(fs.readFileSync(a.html!, 'utf8'), /<script type="text\/javascript" src="plotly\.min\.js"><\/script>/);
+  });
+
+  it('exports self-contained HTML (plotlyJs inline) that renders offline', async () => {
+    const out = await exportFigure(FIG, path.join(dir, 'page.html'), { formats: ['html'], plotlyJs: 'inline' });
     assert.equal(out.html, path.join(dir, 'page.html'));
     const html = fs.readFileSync(out.html!, 'utf8');
     assert.ok(!/<script[^>]+src=/i.test(html), 'no external scripts');
-    assert.ok(html.includes('window.Plotly = Plotly'), 'plotly.js inlined');
+    assert.ok(html.includes('(minified, inlined from node_modules/plotly.js-dist-min)'), 'plotly.js inlined');
+    assert.ok(fs.statSync(out.html!).size < 6_000_000, 'the minified bundle, not the 11 MB one');
     // Open it with every network request refused.
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM as string, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
@@ -206,7 +235,7 @@ describe('missing Chromium', () => {
 
   it('still exports HTML, and writes it before failing on PNG', async () => {
     const only = await exportFigure(FIG, path.join(dir, 'a'), { formats: ['html'] });
-    assert.ok(fs.statSync(only.html!).size > 1_000_000);
+    assert.ok(fs.statSync(only.html!).size > 1_000 && fs.existsSync(path.join(dir, 'plotly.min.js')));
     await assert.rejects(exportFigure(FIG, path.join(dir, 'b'), { formats: ['html', 'png'] }), ChromiumNotFoundError);
     assert.ok(fs.existsSync(path.join(dir, 'b.html')));
     assert.ok(!fs.existsSync(path.join(dir, 'b.png')));

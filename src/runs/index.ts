@@ -9,3 +9,4 @@ export * from './protocol-file';
 export * from './copy';
 export * from './status';
 export * from './verify';
+export * from './kernel-signal';

@@ -22,6 +22,7 @@ import { checkBackendInstalled } from './backend-check';
 import { costText, protocolCost } from './cost';
 import { measureThroughput } from '../train/throughput';
 import { trainImagesUsed } from '../train/config';
+import { Interrupted, kernelInterruptSignal } from './kernel-signal';
 
 export { DEFAULT_RESULTS_PATH, resolveResultsLocation, STUDY_RESULTS_PATH } from './location';
 
@@ -47,7 +48,11 @@ export interface RunProtocolOptions {
   runIndex?: number;
   /** Stop after this many runs trained by this invocation. */
   maxRuns?: number;
-  /** Aborting it (SIGINT/SIGTERM) stops every run within an iteration and releases it, resumable. */
+  /**
+   * Aborting it (SIGINT/SIGTERM) stops every run within an iteration and releases it, resumable.
+   * Default in a tslab kernel: the cell's Kernel > Interrupt signal, and then an interrupted protocol
+   * throws `Interrupted` (after releasing its runs) instead of returning.
+   */
   signal?: AbortSignal;
   /** One line per event (default console.log). */
   log?: (line: string) => void;
@@ -103,9 +108,22 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
 
 /**
  * Runs (or resumes) a protocol.
+ * @throws Interrupted in a tslab kernel after Kernel > Interrupt (its runs released, resumable)
  * @throws ConfigError / StoreError / DataFileError before any training on bad input (the store is checked before the data)
  */
-export async function runProtocol(options: RunProtocolOptions): Promise<ProtocolResult> {
+export async function runProtocol(given: RunProtocolOptions): Promise<ProtocolResult> {
+  const kernelSignal = given.signal ? undefined : kernelInterruptSignal();
+  const options = kernelSignal ? { ...given, signal: kernelSignal } : given;
+  const result = await drainProtocol(options);
+  if (kernelSignal && result.interrupted) {
+    const kept = result.runs.filter((r) => FINISHED_STATUSES.has(r.status)).length;
+    throw new Interrupted(`Kernel > Interrupt: protocol ${result.protocol} stopped; ${result.released} run${result.released === 1 ? '' : 's'} released, ` +
+      `resumable from ${result.released === 1 ? 'its' : 'their'} last checkpoint; ${kept} finished run${kept === 1 ? '' : 's'} kept in the store. Run the cell again to continue.`);
+  }
+  return result;
+}
+
+async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResult> {
   const protocol = typeof options.protocol === 'string' ? getProtocol(options.protocol) : options.protocol;
   const log = options.log ?? ((l: string) => console.log(l));
   const backend = options.backend ?? 'auto';

@@ -2,7 +2,8 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { figureToHtml, plotlyJsPath } from './html';
+import { figureToHtml, plotlyJsPath, writePlotlyJsBeside } from './html';
+import { figureCaption, notebookFigure, paperFigure, type FigureStyle } from './presets';
 import type { PlotlyFigure } from './types';
 
 /** Output formats of {@link exportFigure}. */
@@ -124,10 +125,20 @@ export interface ExportOptions {
   exporter?: FigureExporter;
   /** Chromium executable, overriding CHROMIUM_PATH and the search (see {@link findChromium}). */
   chromiumPath?: string;
+  /**
+   * PNG/SVG style: 'screen' (default here: the figure as built, at width x height x scale) or
+   * 'paper' (presets.ts paperFigure: `columns` wide at 300 dpi, no title, the caption written beside
+   * as `<base>.txt`); `npm run export-charts` and `npm run report` default to 'paper'.
+   */
+  style?: FigureStyle;
+  /** Paper style: 1 (default) or 2 columns wide. */
+  columns?: 1 | 2;
+  /** HTML: 'directory' (default: plotly.min.js once beside the pages) or 'inline' (self-contained pages). */
+  plotlyJs?: 'directory' | 'inline';
 }
 
 /** Paths written by an export, by format. */
-export type ExportResult = Partial<Record<ExportFormat, string>>;
+export type ExportResult = Partial<Record<ExportFormat | 'caption', string>>;
 
 /** Renders figures with one headless Chromium page; call {@link FigureExporter.close} when done. */
 export interface FigureExporter {
@@ -233,14 +244,21 @@ export async function createFigureExporter(opts: ExporterOptions = {}): Promise<
       const base = stripExt(basePath);
       const formats = eo.formats ?? ['png', 'svg', 'html'];
       const out: ExportResult = {};
+      const paper = eo.style === 'paper' ? paperFigure(fig, eo.columns ?? 1) : null;
       for (const format of formats) {
         const file = `${base}.${format}`;
         if (format === 'html') {
-          await writeFileAtomic(file, figureToHtml(fig, { width: eo.width, height: eo.height }));
+          await writeHtml(fig, file, eo);
+        } else if (paper) {
+          await writeFileAtomic(file, await toImage(paper.figure, { format, width: paper.width, height: paper.height, scale: paper.scale }));
         } else {
           await writeFileAtomic(file, await toImage(fig, { format, width: eo.width, height: eo.height, scale: eo.scale }));
         }
         out[format] = file;
+      }
+      if (paper && formats.some((f) => f !== 'html')) {
+        out.caption = `${base}.txt`;
+        await writeFileAtomic(out.caption, `${figureCaption(fig)}\n`);
       }
       return out;
     },
@@ -254,9 +272,16 @@ export async function createFigureExporter(opts: ExporterOptions = {}): Promise<
   return exporter;
 }
 
+/** Writes the HTML page of a figure (responsive, legend below) and, in 'directory' mode, plotly.min.js beside it. */
+async function writeHtml(fig: PlotlyFigure, file: string, o: Pick<ExportOptions, 'width' | 'height' | 'plotlyJs'>): Promise<void> {
+  const mode = o.plotlyJs ?? 'directory';
+  if (mode === 'directory') writePlotlyJsBeside(path.dirname(file));
+  await writeFileAtomic(file, figureToHtml(o.width ? fig : notebookFigure(fig), { width: o.width, height: o.height, plotlyJs: mode }));
+}
+
 /**
  * Exports a figure to `<basePath>.png` (at `scale`, default 2), `<basePath>.svg` and
- * `<basePath>.html` (standalone, plotly.js inlined, works offline), each written atomically.
+ * `<basePath>.html` (offline; plotly.min.js once beside it, or inlined with plotlyJs 'inline'), each written atomically.
  * HTML is written first and never needs Chromium; when PNG/SVG are requested and no Chromium is
  * found, {@link ChromiumNotFoundError} is thrown after the HTML was written. Pass `exporter` to
  * reuse one browser for many figures (see {@link createFigureExporter} / {@link exportFigures}).
@@ -266,9 +291,8 @@ export async function exportFigure(fig: PlotlyFigure, basePath: string, opts: Ex
   const formats = opts.formats ?? ['png', 'svg', 'html'];
   const out: ExportResult = {};
   if (formats.includes('html')) {
-    const file = `${base}.html`;
-    await writeFileAtomic(file, figureToHtml(fig, { width: opts.width, height: opts.height }));
-    out.html = file;
+    out.html = `${base}.html`;
+    await writeHtml(fig, out.html, opts);
   }
   const images = formats.filter((f): f is 'png' | 'svg' => f !== 'html');
   if (images.length === 0) return out;

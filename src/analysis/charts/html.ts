@@ -15,6 +15,30 @@ export function plotlyJsSource(): string {
   return plotlyCache.source;
 }
 
+/** Absolute path of the minified plotly.js bundle (`plotly.js-dist-min/plotly.min.js`, ~4.8 MB), used by HTML exports. */
+export function plotlyMinJsPath(): string {
+  return require.resolve('plotly.js-dist-min/plotly.min.js');
+}
+
+/** File name of the shared plotly.js that HTML exports in 'directory' mode load by relative path. */
+export const PLOTLY_MIN_JS = 'plotly.min.js';
+
+/**
+ * Copies the minified plotly.js into `dir` as {@link PLOTLY_MIN_JS} unless an identical-size copy
+ * is there (plotly.py's `include_plotlyjs='directory'`). Returns its path.
+ */
+export function writePlotlyJsBeside(dir: string): string {
+  const target = `${dir}/${PLOTLY_MIN_JS}`;
+  const source = plotlyMinJsPath();
+  if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(source).size) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    fs.copyFileSync(source, tmp);
+    fs.renameSync(tmp, target);
+  }
+  return target;
+}
+
 /** Version string of the bundled plotly.js. */
 export function plotlyJsVersion(): string {
   const m = /plotly\.js v([0-9][^\s*]*)/.exec(plotlyJsSource().slice(0, 200));
@@ -46,6 +70,12 @@ export interface FigureHtmlOptions {
   /** Plot size in CSS pixels; default: layout width/height, else 100% x 600px and responsive. */
   width?: number;
   height?: number;
+  /**
+   * Where the page gets plotly.js: 'inline' (default; the minified bundle inside the page, one
+   * self-contained file of ~4.8 MB) or 'directory' (`<script src="plotly.min.js">`: the file beside
+   * the page, written once per folder by the export, see writePlotlyJsBeside).
+   */
+  plotlyJs?: 'inline' | 'directory';
 }
 
 function layoutTitle(fig: PlotlyFigure): string | undefined {
@@ -56,8 +86,9 @@ function layoutTitle(fig: PlotlyFigure): string | undefined {
 }
 
 /**
- * Standalone, offline HTML page of a figure: plotly.js from node_modules is inlined (no CDN,
- * no network access), the figure JSON is embedded and drawn with `Plotly.newPlot`.
+ * Offline HTML page of a figure (no CDN, no network access): plotly.js (minified, from
+ * node_modules) inlined or loaded from `plotly.min.js` beside the page (`plotlyJs`), the figure JSON
+ * embedded and drawn with `Plotly.newPlot`. Without a width the plot follows the window.
  */
 export function figureToHtml(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): string {
   const title = opts.title ?? layoutTitle(fig) ?? 'figure';
@@ -71,7 +102,9 @@ export function figureToHtml(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): s
     '<head>',
     '<meta charset="utf-8">',
     `<title>${escapeHtml(title.replace(/<[^>]*>/g, ''))}</title>`,
-    `<script type="text/javascript">/* plotly.js ${plotlyJsVersion()} (inlined from node_modules/plotly.js-dist) */\n${scriptSafe(plotlyJsSource())}\n</script>`,
+    opts.plotlyJs === 'directory'
+      ? `<script type="text/javascript" src="${PLOTLY_MIN_JS}"></script>`
+      : `<script type="text/javascript">/* plotly.js ${plotlyJsVersion()} (minified, inlined from node_modules/plotly.js-dist-min) */\n${scriptSafe(fs.readFileSync(plotlyMinJsPath(), 'utf8'))}\n</script>`,
     '</head>',
     '<body style="margin:0;font-family:sans-serif;">',
     `<div id="figure" style="${style}"></div>`,

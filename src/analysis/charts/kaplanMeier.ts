@@ -147,7 +147,9 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
         hi.push(hi[hi.length - 1]);
       }
       data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI lower`, legendgroup: arm, showlegend: false, x: lx, y: lo, line: { shape: 'hv', width: 0, color: withAlpha(color, 0) }, hoverinfo: 'skip' });
-      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI`, legendgroup: arm, x: lx, y: hi, fill: 'tonexty', fillcolor: withAlpha(color, 0.15), line: { shape: 'hv', width: 0, color: withAlpha(color, 0) }, hoverinfo: 'skip' });
+      // a band of no width is not drawn: no legend entry for it
+      const drawn = hi.some((h, i) => typeof h === 'number' && typeof lo[i] === 'number' && h - (lo[i] as number) > 1e-9);
+      data.push({ type: 'scatter', mode: 'lines', name: `${arm} CI`, legendgroup: arm, showlegend: drawn, x: lx, y: hi, fill: 'tonexty', fillcolor: withAlpha(color, 0.15), line: { shape: 'hv', width: 0, color: withAlpha(color, 0) }, hoverinfo: 'skip' });
     }
     const n = c.n ?? (c.atRisk && c.atRisk.length ? c.atRisk[0] : undefined);
     data.push({

@@ -1,5 +1,6 @@
 import * as crypto from 'crypto';
 import { jsonForScript, plotlyJsSource, plotlyJsVersion, scriptSafe } from './html';
+import { notebookFigure } from './presets';
 import type { PlotlyFigure } from './types';
 
 /** The part of tslab's `display` used here (`require('tslab').display`). */
@@ -87,8 +88,10 @@ export interface ShowFigureOptions {
  * the div is attached to the document (the classic notebook runs output scripts before inserting
  * the output), then shows a message in the div if plotly.js never appeared.
  */
-export function figureNotebookHtml(fig: PlotlyFigure, opts: ShowFigureOptions = {}): string {
+export function figureNotebookHtml(given: PlotlyFigure, opts: ShowFigureOptions = {}): string {
   const id = `ws-plotly-${crypto.randomBytes(8).toString('hex')}`;
+  // fits the output area: no fixed width unless asked (responsive), legend below the plot
+  const fig = opts.width === undefined ? notebookFigure(given) : given;
   const lw = typeof fig.layout.width === 'number' ? fig.layout.width : undefined;
   const lh = typeof fig.layout.height === 'number' ? fig.layout.height : undefined;
   const width = opts.width ?? lw;

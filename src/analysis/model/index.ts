@@ -277,3 +277,13 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
 export function analyzeResults(runs: RunRecord[], epochs: readonly EpochRecord[]): ProtocolAnalysis[] {
   return protocolOrder(runs.map((r) => r.protocol)).map((p) => analyzeProtocol(p, runs, epochs));
 }
+
+/** True when at least one arm of the protocol has a finished run (completed, censored, diverged). */
+export function hasFinishedRuns(p: ProtocolAnalysis): boolean {
+  return p.arms.some((a) => a.n > 0);
+}
+
+/** Runs of a protocol that are not finished, as counted by its arms: running (started or waiting) and failed. */
+export function unfinishedCounts(p: ProtocolAnalysis): { running: number; failed: number } {
+  return { running: p.arms.reduce((s, a) => s + a.running, 0), failed: p.arms.reduce((s, a) => s + a.failed, 0) };
+}

@@ -9,8 +9,9 @@ import { resolveResultsLocation } from '../../runs/location';
 import { PROTOCOLS } from '../../runs/protocols';
 import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
+import type { FigureStyle } from '../charts/presets';
 import { loadResults, type LoadedResults } from '../results';
-import { analyzeResults, type ProtocolAnalysis } from '../model';
+import { analyzeResults, hasFinishedRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
 import { reportMarkdown } from './markdown';
 
@@ -19,8 +20,16 @@ export * from './markdown';
 export * from './notebook';
 
 const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
-/** Default chart formats: PNG and SVG (HTML pages inline plotly.js, 11 MB each; ask for them with formats). */
-export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg'];
+/** Default chart formats: PNG and SVG (paper style) and HTML (interactive; plotly.min.js once per folder). */
+export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
+const STYLES: readonly FigureStyle[] = ['paper', 'screen'];
+
+/** Parses `--style paper|screen` (default paper). */
+export function parseStyle(s: string | undefined): FigureStyle {
+  if (s === undefined) return 'paper';
+  if (!STYLES.includes(s as FigureStyle)) throw new Error(`--style "${s}": expected ${STYLES.join(' or ')}`);
+  return s as FigureStyle;
+}
 
 /**
  * Reads a results store for the report, checking the file and the protocol first.
@@ -50,6 +59,38 @@ export async function loadReportResults(results: string, protocol?: string, allo
   return { ...(await loadResults(file, { protocol, allowMixedConfigs })), file: redactLocation(file) };
 }
 
+/** Nothing to chart or report: the selected protocol (or every protocol) has no finished run. */
+export class NoFinishedRunsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoFinishedRunsError';
+  }
+}
+
+/**
+ * The protocols of `analyses` that have finished runs, and a sentence for each that has none.
+ * @throws NoFinishedRunsError when `protocol` is given and has no finished run, or when no protocol has one
+ */
+export function finishedProtocols(analyses: ProtocolAnalysis[], store: string, protocol?: string): { protocols: Set<string>; skipped: string[] } {
+  const skipped: string[] = [];
+  const protocols = new Set<string>();
+  for (const p of analyses) {
+    if (hasFinishedRuns(p)) {
+      protocols.add(p.protocol);
+      continue;
+    }
+    const u = unfinishedCounts(p);
+    skipped.push(`protocol ${p.protocol} has no finished run in ${store} (${u.running} started or waiting, ${u.failed} failed; ` +
+      'node dist/cli.js status shows them): nothing to chart');
+  }
+  const wanted = protocol === undefined ? analyses.map((p) => p.protocol) : [protocol];
+  if (!wanted.some((p) => protocols.has(p))) {
+    throw new NoFinishedRunsError(skipped.filter((s) => protocol === undefined || s.startsWith(`protocol ${protocol} `)).join('; ') ||
+      `no finished run${protocol ? ` of protocol ${protocol}` : ''} in ${store}: nothing to chart (train first, e.g. npm start)`);
+  }
+  return { protocols, skipped };
+}
+
 export interface ExportChartsOptions {
   /** Results store (SQLite). */
   results: string;
@@ -64,6 +105,8 @@ export interface ExportChartsOptions {
   allowMixedConfigs?: boolean;
   /** Chromium executable (default: CHROMIUM_PATH or the search of findChromium). */
   chromiumPath?: string;
+  /** PNG/SVG style (default 'paper': one column at 300 dpi, caption beside as .txt). */
+  style?: FigureStyle;
 }
 
 export interface ExportChartsResult {
@@ -71,6 +114,8 @@ export interface ExportChartsResult {
   /** Files written per figure name. */
   files: Record<string, ExportResult>;
   outDir: string;
+  /** A sentence per protocol left out because it has no finished run. */
+  skipped: string[];
 }
 
 function checkFormats(formats: readonly ExportFormat[]): void {
@@ -92,13 +137,14 @@ export async function exportChartsForResults(opts: ExportChartsOptions): Promise
   const formats = opts.formats ?? DEFAULT_CHART_FORMATS;
   checkFormats(formats);
   checkScale(opts.scale);
-  const { runs, epochs } = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
+  const { runs, epochs, file } = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const outDir = path.resolve(opts.outDir ?? 'reports');
-  const figures = reportFigures(runs, epochs);
+  const { protocols, skipped } = finishedProtocols(analyzeResults(runs, epochs), file, opts.protocol);
+  const figures = reportFigures(runs.filter((r) => protocols.has(r.protocol)), epochs);
   const files = figures.length
-    ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath })
+    ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' })
     : {};
-  return { figures, files, outDir };
+  return { figures, files, outDir, skipped };
 }
 
 export interface WriteReportOptions {
@@ -112,6 +158,8 @@ export interface WriteReportOptions {
   formats?: readonly ExportFormat[];
   scale?: number;
   chromiumPath?: string;
+  /** PNG/SVG style (default 'paper'). */
+  style?: FigureStyle;
 }
 
 export interface WriteReportResult {
@@ -140,7 +188,9 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   checkScale(opts.scale);
   const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
-  const figures = reportFigures(loaded.runs, loaded.epochs, analyses);
+  // no empty charts: a protocol without finished runs is in the markdown (as such), not in the figures
+  const charted = analyses.filter(hasFinishedRuns);
+  const figures = reportFigures(loaded.runs.filter((r) => charted.some((p) => p.protocol === r.protocol)), loaded.epochs, charted);
   const reportDir = path.dirname(out);
   let files: Record<string, ExportResult> = {};
   let chartsNote: string | null = null;
@@ -148,7 +198,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
     chartsNote = null;
   } else if (figures.length) {
     try {
-      files = await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), reportDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath });
+      files = await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), reportDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' });
     } catch (e) {
       if (!(e instanceof ChromiumNotFoundError)) throw e;
       chartsNote = `The charts were not exported: ${e.message}`;
@@ -168,6 +218,7 @@ export interface ReportCliValues {
   out?: string;
   formats?: string;
   scale?: string;
+  style?: string;
   'allow-mixed-configs'?: boolean;
 }
 
@@ -198,9 +249,9 @@ export async function cliExportCharts(v: ReportCliValues): Promise<void> {
   const formats = parseFormats(v.formats);
   const scale = parseScale(v.scale);
   const results = resolveResultsLocation(v.results);
-  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   console.log(`results: ${redactLocation(results)}`);
-  if (r.figures.length === 0) console.log(`no runs${v.protocol ? ` of protocol ${v.protocol}` : ''} in the store: no charts written`);
+  r.skipped.forEach((s) => console.log(`note: ${s}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
 }
 
@@ -211,7 +262,9 @@ export async function cliReport(v: ReportCliValues): Promise<void> {
   const results = resolveResultsLocation(v.results);
   const out = v.out ?? path.join('reports', 'report.md');
   if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
-  const r = await writeReport({ results, out, formats, scale, protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const loaded = await loadReportResults(results, v.protocol, v['allow-mixed-configs']);
+  finishedProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing finished: an error, no report
+  const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   console.log(`results: ${redactLocation(results)}`);
   r.notes.forEach((n) => console.log(`note: ${n}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
