@@ -62,3 +62,13 @@ print(json.dumps([learning_rate(c, i, 352) for i in (0, 17, 18, 176, 351, 352, 3
     0.05 * (1 + Math.cos(Math.PI * 17 / 352)), 0.05 * (1 + Math.cos(Math.PI * 18 / 352)), 0.1, 0.01, 0.001];
   v.forEach((x, i) => close(x, expected[i], 1e-12));
 });
+
+test('npm run fidelity: the embedded subset and bad flags are one clear error each', () => {
+  const cli = path.join(__dirname, '..', 'src', 'bench', 'fidelity.js');
+  const subset = spawnSync(process.execPath, [cli, '--data', path.join(__dirname, '..', '..', 'data', 'cifar-10-subset')], { encoding: 'utf8' });
+  assert.equal(subset.status, 1);
+  assert.match(subset.stderr, /^fidelity: .*cifar-10-subset: fidelity needs the full CIFAR-10 \(50,000 training images\), found 5000; give --data or CIFAR10_DIR\n$/);
+  const bad = spawnSync(process.execPath, [cli, '--epochs', 'ten'], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr, 'fidelity: --epochs must be an integer in 1..200, got ten\n');
+});
