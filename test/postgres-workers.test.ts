@@ -7,6 +7,9 @@
  * 4. a worker cut off from the database (a TCP proxy that drops its connections): it stops training
  *    once it cannot renew its lease, another worker takes the run over, and the cut-off worker never
  *    writes an epoch of it (fencing), also after the network heals.
+ * 5. the database gone longer than the lease (issue 20): nobody took the run, so the worker claims it
+ *    again and finishes it (a launcher never sees exit 0 for a run left "running" under a dead owner),
+ *    with epochs equal to an uninterrupted run's.
  * Fails (never skips) when the PostgreSQL server is not installed.
  */
 import { after, before, describe, it } from 'node:test';
@@ -147,5 +150,28 @@ describe('workers on many hosts drain one PostgreSQL store', () => {
       await proxy.close();
     }
     await sleep(10);
+  });
+
+  it('database gone longer than the lease under --run-index: the worker claims its run again and finishes it, exit 0 only then', async () => {
+    const file = tinyProtocolFile(dir, { name: 'outage', seeds: 2, maxEpochs: 4, trainFraction: 1 }, 'outage.json');
+    const reference = path.join(dir, 'outage-reference.sqlite');
+    const ref = runCli(args(file, reference, ['--run-index', '1', '--threads', '1']));
+    assert.equal(ref.status, 0, ref.stdout + ref.stderr);
+    const url = await pg.createDatabase('outage');
+    const w = startCli(args(file, url, ['--run-index', '1', '--threads', '1', '--workers', '1', '--lease-seconds', '3', '--heartbeat-seconds', '0.5']));
+    await w.waitFor(/\] epoch 1\/4 /);
+    await pg.restart(9); // three leases long: no heartbeat, the lease lapses with nobody to take it
+    const end = await w.exited;
+    const out = `${w.lines.join('\n')}\n${w.stderr()}`;
+    assert.equal(end.code, 0, out);
+    assert.match(out, /lease could not be renewed for 3 s/, out);
+    assert.match(out, /lease lost: claiming run \S+ again/, out);
+    const runs = await pg.sql<{ run_id: string; status: string; lease_owner: string | null; seed: number }>('outage', 'SELECT run_id, status, lease_owner, seed FROM runs');
+    assert.deepEqual(runs.map((r) => [r.seed, r.status, r.lease_owner]), [[1, 'completed', null]], 'run index 1 (seed 1) finished, held by nobody');
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(reference, { readonly: true });
+    const want = db.prepare(`SELECT ${VALUES} FROM epochs ORDER BY run_id, epoch`).all() as EpochRow[];
+    db.close();
+    assert.deepEqual(await epochs('outage'), want, 'every epoch once, equal to the uninterrupted run');
   });
 });

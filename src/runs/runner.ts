@@ -93,6 +93,9 @@ export function resolveThreads(choice: number | 'auto', o: { cores: number; slot
   return choice;
 }
 
+/** A run whose lease is lost more often than this in one invocation counts as failed (exit status 1). */
+const MAX_LEASE_LOSSES = 3;
+
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
   const t = setTimeout(resolve, ms);
   signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
@@ -188,6 +191,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     let waitingSaid = '';
     const poll = Math.min(5000, (lease.leaseSeconds * 1000) / 4);
     const tag = (c: RunConfig) => `[${c.protocol} ${c.arm} seed ${c.seed}]`;
+    const leaseLosses = new Map<string, number>();
     const record = async (c: RunConfig, o: SlotOutcome) => {
       printer.done(runId(c));
       if (o.result === 'diverged') {
@@ -198,7 +202,21 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
         case 'held': held.push(c); return;
         case 'skipped': counts.skipped++; log(`${tag(c)} skipped: ${o.reason ?? 'finished by another worker'}`); return;
         case 'released': counts.released++; log(`${tag(c)} released: resumable from its last checkpoint`); return;
-        case 'lease-lost': log(`${tag(c)} left to the worker that holds it now`); return;
+        case 'lease-lost': {
+          // taken over, or cut off from the store past its lease: nobody may hold it now (a dead
+          // owner's run would never finish under --run-index), so claim it again; a live holder
+          // makes it 'held' (waited for), a finished run 'skipped'
+          const n = (leaseLosses.get(runId(c)) ?? 0) + 1;
+          leaseLosses.set(runId(c), n);
+          if (n > MAX_LEASE_LOSSES) {
+            counts.failed++;
+            log(`${tag(c)} failed: run ${runId(c)} lost its lease ${n} times in this invocation; giving up on it (exit status 1, so that a scheduler retries it)`);
+            return;
+          }
+          log(`${tag(c)} lease lost: claiming run ${runId(c)} again (it resumes from its checkpoint unless another worker holds it now)`);
+          queue.push(c);
+          return;
+        }
         case 'failed': counts.failed++; log(`${tag(c)} failed: ${o.reason ?? ''}`); return;
         default: counts.trained++; log(`${tag(c)} ${o.result}${o.reason ? `: ${o.reason}` : ''}`);
       }
@@ -221,7 +239,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
         busy++;
         const outcome = await slot.run(c);
         busy--;
-        if (outcome.result !== 'held' && outcome.result !== 'skipped') claimed++;
+        if (outcome.result !== 'held' && outcome.result !== 'skipped' && outcome.result !== 'lease-lost') claimed++;
         if (outcome.result !== 'held') waitingSaid = '';
         await record(c, outcome);
       }
