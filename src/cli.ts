@@ -18,7 +18,7 @@ import { BACKEND_CHOICES, type BackendChoice } from './engine/engine';
 import { defaultWorkers, runProtocol } from './runs/runner';
 import { resolveResultsLocation } from './runs/location';
 import { redactLocation } from './runs/sql';
-import { copyStore } from './runs/copy';
+import { CONFLICT_POLICIES, copyStore, type ConflictPolicy } from './runs/copy';
 import { storeStatus, statusText } from './runs/status';
 import { expandProtocol } from './runs/protocols';
 import { LIMITS, runId } from './train/config';
@@ -45,7 +45,9 @@ commands:
   experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
   analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE|URL] [--allow-mixed-configs]
   status [--results FILE|URL]    per protocol and arm: finished, running (worker, last heartbeat, epoch), waiting, failed
-  copy-store --from FILE|URL --to FILE|URL   copy runs, epochs and checkpoints (idempotent)
+  copy-store --from FILE|URL --to FILE|URL [--no-checkpoints] [--on-conflict fail|keep-target|take-source]
+                                 copy runs, epochs, planned runs and checkpoints (idempotent); a finished run is never
+                                 replaced by a different one unless --on-conflict take-source (fail: keep it, exit 1)
   export-csv [--results FILE|URL] [--out DIR]
   export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
   report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--scale N] [--allow-mixed-configs]
@@ -69,7 +71,7 @@ const OPTIONS = {
   formats: { type: 'string' }, scale: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, 'lease-seconds': { type: 'string' },
   'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' }, threads: { type: 'string' },
-  from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' },
+  from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' }, 'no-checkpoints': { type: 'boolean' }, 'on-conflict': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -205,6 +207,22 @@ async function analyze(v: Values, protocol?: string): Promise<void> {
   console.log(analysisText(analyzeResults(runs, epochs)));
 }
 
+/** `copy-store`: one line per conflict and corrupt checkpoint, a summary, exit 1 on conflicts under --on-conflict fail (the default). */
+async function copyStoreCommand(v: Values): Promise<void> {
+  if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
+  const onConflict = (v['on-conflict'] ?? 'fail') as ConflictPolicy;
+  if (!CONFLICT_POLICIES.includes(onConflict)) throw new UsageError(`--on-conflict must be one of ${CONFLICT_POLICIES.join(', ')}, got "${v['on-conflict']}"`);
+  const [from, to] = [resolveResultsLocation(v.from), resolveResultsLocation(v.to)];
+  if (from === to) throw new UsageError('copy-store: --from and --to name the same store');
+  const r = await copyStore(from, to, { log: (l) => console.log(l), checkpoints: !v['no-checkpoints'], onConflict });
+  console.log(`copied ${r.copied} runs (${r.unchanged} unchanged, newer there or kept)${v['no-checkpoints'] ? ' without checkpoints' : ''} and ${r.planned} planned runs from ${r.from} to ${r.to}` +
+    `${r.corrupt ? `; ${r.corrupt} corrupt checkpoint${r.corrupt === 1 ? '' : 's'} left out` : ''}`);
+  if (r.conflicts.length && onConflict === 'fail') {
+    console.error(`error: ${r.conflicts.length} run${r.conflicts.length === 1 ? '' : 's'} finished differently in the two stores; ${r.to} keeps its own (see the conflict lines; --on-conflict keep-target or take-source decides)`);
+    process.exitCode = 1;
+  }
+}
+
 /**
  * The end of `npm start`: writes the protocol's report and charts into reports/<protocol>/ (or --out DIR; PNG
  * and SVG with Chromium, self-contained HTML without) and prints the headline of the analysis.
@@ -290,13 +308,8 @@ async function main(argv: string[]): Promise<void> {
     case 'status':
       console.log(statusText(await storeStatus(resolveResultsLocation(v.results))));
       return;
-    case 'copy-store': {
-      if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
-      if (resolveResultsLocation(v.from) === resolveResultsLocation(v.to)) throw new UsageError('copy-store: --from and --to name the same store');
-      const r = await copyStore(resolveResultsLocation(v.from), resolveResultsLocation(v.to), (l) => console.log(l));
-      console.log(`copied ${r.copied} runs (${r.unchanged} unchanged or newer there) and ${r.planned} planned runs from ${r.from} to ${r.to}`);
-      return;
-    }
+    case 'copy-store':
+      return copyStoreCommand(v);
     case 'export-charts':
     case 'report': {
       const mod = require('./analysis/report/index') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };

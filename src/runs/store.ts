@@ -300,7 +300,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
         checkpoint: ck ? { epoch: Number(ck.epoch), iteration: Number(ck.iteration), sha256: String(ck.sha256), state: new Uint8Array(ck.state as Uint8Array), writtenAt: String(ck.written_at) } : null,
       };
     },
-    importRun(b) {
+    importRun(b, options = {}) {
       return db.transaction(async (tx) => {
         const src = b.run;
         const mine = (await tx.all<Row>(`SELECT status, epochs_completed, lease_owner, attempts, CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired,
@@ -312,8 +312,10 @@ function sqlStore(db: SqlDriver): ResultsStore {
           if (same) return false;
           const srcDone = FINISHED_STATUSES.has(String(src.status));
           const mineDone = FINISHED_STATUSES.has(String(mine.status));
-          if (mineDone && !srcDone) return false;
-          if (!srcDone && Number(mine.epochs_completed) > Number(src.epochs_completed)) return false;
+          if (mineDone && (!srcDone || !options.replaceFinished)) return false;
+          // an unfinished run: kept when further, or as far with a checkpoint the source does not bring
+          const further = Number(mine.epochs_completed) - Number(src.epochs_completed);
+          if (!srcDone && (further > 0 || (further === 0 && mine.sha256 && !b.checkpoint))) return false;
           await tx.run('DELETE FROM runs WHERE run_id = ?', [src.run_id]);
         }
         const cols = Object.keys(src).filter((c) => !['lease_owner', 'lease_expires_at', 'lease_expired', 'checkpoint_epoch'].includes(c));
