@@ -9,7 +9,7 @@ import re
 
 from parameters import ParameterError
 
-URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(/*)([^/@?#]*)@(.*)$", re.S)
+URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(/*)([^/@?#]*)@(.*)$", re.S)
 BARE = re.compile(r"^[^/:@\s]+:[^/@\s]*@[^/\s]")
 SCHEMES = ("postgres", "postgresql")
 
@@ -20,7 +20,7 @@ def strip_password(name, value):
     if not isinstance(value, str):
         return value, None
     m = URL.match(value)
-    if m:
+    if m and (m.group(2) or m.group(1).lower().startswith("postgres")):
         scheme, slashes, userinfo, rest = m.groups()
         if scheme.lower() not in SCHEMES or slashes != "//":
             raise ParameterError("parameter %s: %r is not a results store URL scheme (value not shown: it may hold a password); "

@@ -5,7 +5,6 @@
  * takes the next. Any number of such processes, on any hosts, can drain one protocol in one store.
  * Runs held by other workers are waited for: if their lease expires, they are taken over.
  */
-import * as os from 'node:os';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
@@ -19,6 +18,7 @@ import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec 
 import { checkResultsStore, openResultsStore } from './store';
 import type { EpochRecord, RunRecord } from './types';
 import { checkBackendInstalled } from './backend-check';
+import { availableCpus } from './cpus';
 
 export { DEFAULT_RESULTS_PATH, resolveResultsLocation } from './location';
 
@@ -69,9 +69,9 @@ export interface ProtocolResult {
   runs: RunRecord[];
 }
 
-/** Default number of workers: the cores available to this process. */
+/** Default number of workers: the CPUs this process may use (affinity, cgroup quota, SLURM_CPUS_PER_TASK; see availableCpus). */
 export function defaultWorkers(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return availableCpus().count;
 }
 
 /**
@@ -169,7 +169,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<Protocol
     const slots: RunSlot[] = workers <= 0
       ? (pending.length ? [inProcessSlot(slotOptions)] : [])
       : Array.from({ length: workers }, () => processSlot(slotOptions));
-    const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ' (--threads auto)' : ''}`;
+    const cpus = availableCpus();
+    const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ` (--threads auto: ${cpus.count} CPU${cpus.count === 1 ? '' : 's'}, ${cpus.limitedBy})` : ''}`;
     const engine = describeEngine(backend);
     if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${engine}, ${perRun})`);
     else if (pending.length && threads > 1) log(`training in this process (backend ${engine}, ${perRun})`);

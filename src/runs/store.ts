@@ -15,7 +15,7 @@ import { checkpointHash } from '../train/checkpoint';
 import { processAlive } from './process';
 import { openPostgres } from './postgres';
 import { nowPlusSql, nowSql } from './schema';
-import { isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
+import { checkLocationShape, isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
 import { openSqlite, probeSqlite } from './sqlite';
 import type { RunStatus } from './types';
 import {
@@ -87,9 +87,10 @@ function toStoredRun(location: string, r: Row): StoredRun {
  * Opens a results store: a postgres:// or postgresql:// URL, else a SQLite file path.
  * @param options.readonly read commands: never creates, migrates or writes anything
  * @param options.log where PostgreSQL outage lines go (default console.error)
- * @throws StoreError naming the file or host/database (never a password)
+ * @throws StoreError naming the file or host/database (never a password); a mistyped URL scheme
  */
 export async function openResultsStore(location: string, options: { readonly?: boolean; log?: (line: string) => void } = {}): Promise<ResultsStore> {
+  checkLocationShape(location);
   const driver = isPostgresUrl(location) ? await openPostgres(location, options) : openSqlite(location, options);
   return sqlStore(driver);
 }
