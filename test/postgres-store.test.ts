@@ -136,6 +136,17 @@ describe('PostgreSQL results store', () => {
     assert.equal(f.status, 1);
     assert.match(f.stderr, /foreign: has tables named runs that are not a results store \(no schema marker\); refusing to touch them/);
     assert.equal((await pg.sql('foreign', "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'"))[0].n, 1, 'nothing created');
+    // another program's meta(key, value) with schema_version 1 and its own runs table (issue 20): refused, untouched
+    const other = await pg.createDatabase('foreign_meta');
+    await pg.sql('foreign_meta', "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema_version', '1'); CREATE TABLE runs (id INTEGER, total REAL)");
+    const shape = () => pg.sql('foreign_meta', "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2");
+    const before = JSON.stringify([await shape(), await pg.sql('foreign_meta', 'SELECT * FROM meta ORDER BY key')]);
+    for (const args of [['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', other], ['status', '--results', other]]) {
+      const m = runCli(args);
+      assert.equal(m.status, 1, m.stdout + m.stderr);
+      assert.match(m.stderr, new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/foreign_meta: has tables named meta, runs that are not a results store \\(its meta table lacks this workspace's application marker \\(schema_version 1, application absent\\) and its tables lack runs\\.run_id, runs\\.protocol, runs\\.arm, \\.\\.\\.\\); refusing to touch them, use another database\n$`));
+    }
+    assert.equal(JSON.stringify([await shape(), await pg.sql('foreign_meta', 'SELECT * FROM meta ORDER BY key')]), before, 'tables, columns and meta unchanged');
   });
 
   it('the password appears in no log line, error, run record, status, CSV or report', async () => {
