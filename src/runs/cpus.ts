@@ -82,10 +82,11 @@ function cgroupCpus(): number | null {
  */
 export function availableCpus(env: NodeJS.ProcessEnv = process.env): CpuBudget {
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const candidates: CpuBudget[] = [{ count: cores, limitedBy: 'cores' }];
+  // the affinity first: it names what Node's availableParallelism (libuv) counts as well
   const allowed = /^Cpus_allowed_list:\s*(.+)$/m.exec(read('/proc/self/status') ?? '')?.[1];
   const affinity = allowed ? countCpuList(allowed) : null;
-  if (affinity !== null) candidates.push({ count: affinity, limitedBy: `CPU affinity ${allowed!.trim()}` });
+  const candidates: CpuBudget[] = affinity !== null ? [{ count: affinity, limitedBy: `CPU affinity ${allowed!.trim()}` }] : [];
+  candidates.push({ count: cores, limitedBy: 'cores' });
   const quota = cgroupCpus();
   if (quota !== null) candidates.push({ count: quota, limitedBy: `cgroup CPU quota ${quota}` });
   const slurm = env.SLURM_CPUS_PER_TASK;

@@ -310,7 +310,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
           if (mine.lease_owner && Number(mine.expired) !== 1) return false;
           const same = mine.status === src.status && Number(mine.epochs_completed) === Number(src.epochs_completed) &&
             Number(mine.attempts) === Number(src.attempts) && (mine.sha256 ?? null) === (b.checkpoint?.sha256 ?? null);
-          if (same) return false;
+          if (same && !options.replaceFinished) return false; // replaceFinished: the caller found them different
           const srcDone = FINISHED_STATUSES.has(String(src.status));
           const mineDone = FINISHED_STATUSES.has(String(mine.status));
           if (mineDone && (!srcDone || !options.replaceFinished)) return false;
