@@ -165,12 +165,17 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   const started = Date.now();
   const controller = new AbortController();
   const location = resolveResultsLocation(v.results);
+  let firstSignalAt = 0;
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const handler = () => {
+      // a scheduler signals every process of a job and its batch script passes the signal on: a
+      // repeat within 2 s is the same stop, not a second request
+      if (controller.signal.aborted && Date.now() - firstSignalAt < 2000) return;
       if (controller.signal.aborted) {
         console.error(`${signal} again: exiting now; a run not yet released is resumable at once on this host, elsewhere when its lease expires`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
+      firstSignalAt = Date.now();
       console.error(`\n${signal}: stopping every run within one iteration and releasing it (resumable from its last checkpoint); ${signal} again exits at once`);
       controller.abort(signal);
     };
