@@ -1,7 +1,7 @@
 /**
  * The results store on a real PostgreSQL (a temporary cluster on 127.0.0.1, test/fixtures/postgres.ts):
  * the interface's guarantees as on SQLite (claims, fencing), 8 concurrent writer processes x 1,000
- * epoch rows, copy-store both ways (idempotent), bad URLs (wrong password, unreachable host, newer
+ * epoch rows, copy-store both ways (idempotent), bad URLs (wrong or missing password, unreachable host, newer
  * schema, another program's tables: one line naming host and database, nothing trained), and a
  * password that never appears in a log line, an error, a run record, a report or a status.
  * Fails (never skips) when the PostgreSQL server is not installed.
@@ -111,11 +111,12 @@ describe('PostgreSQL results store', () => {
     const data = makeMiniDataset({ train: 200, test: 20 });
     const file = tinyProtocolFile(dir);
     const url = await pg.createDatabase('bad');
-    const experiment = (results: string) => runCli(['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', results]);
+    const experiment = (results: string) => runCli(['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', results], { env: { PGPASSWORD: '', PGPASSFILE: '/nonexistent' } });
     const cases: [string, RegExp][] = [
       [pg.url('bad', 'postgres', 'wrong-password'), new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/bad: cannot open the results store: password authentication failed for user "postgres"`)],
       ['postgres://someone:hunter2@127.0.0.1:1/study', /^error: postgres:\/\/someone@127\.0\.0\.1:1\/study: cannot open the results store: connect ECONNREFUSED 127\.0\.0\.1:1/],
       [pg.url('no_such_db'), new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/no_such_db: cannot open the results store: database "no_such_db" does not exist`)],
+      [`postgres://postgres@127.0.0.1:${pg.port}/bad`, new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/bad: cannot open the results store: the server asks for a password and none was given; set PGPASSWORD or add the password to ~/\\.pgpass$`)],
     ];
     for (const [results, expected] of cases) {
       const r = experiment(results);

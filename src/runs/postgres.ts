@@ -117,6 +117,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => undefined);
     if (e instanceof StoreError) throw e;
     const err = e as { code?: string; message: string };
+    if (/client password must be a string/.test(err.message)) {
+      throw new StoreError(location, 'cannot open the results store: the server asks for a password and none was given; set PGPASSWORD or add the password to ~/.pgpass');
+    }
     throw new StoreError(location, `cannot open the results store: ${err.message.replace(url, location)}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`);
   }
 
