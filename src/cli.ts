@@ -20,7 +20,7 @@ import { defaultWorkers, runProtocol } from './runs/runner';
 import { resolveResultsLocation, STUDY_RESULTS_PATH } from './runs/location';
 import { verificationText, verifyStudyStore } from './runs/verify';
 import { redactLocation } from './runs/sql';
-import { copyStore } from './runs/copy';
+import { CONFLICT_POLICIES, copyStore, type ConflictPolicy } from './runs/copy';
 import { storeStatus, statusText } from './runs/status';
 import { expandProtocol } from './runs/protocols';
 import { LIMITS, runId } from './train/config';
@@ -47,7 +47,9 @@ commands:
   experiment --protocol-file FILE.json   a custom protocol (own schedules; format in src/runs/protocol-file.ts), same options
   analyze [--protocol NAME | --protocol-file FILE.json] [--results FILE|URL] [--allow-mixed-configs]
   status [--results FILE|URL]    per protocol and arm: finished, running (worker, last heartbeat, epoch), waiting, failed
-  copy-store --from FILE|URL --to FILE|URL   copy runs, epochs and checkpoints (idempotent)
+  copy-store --from FILE|URL --to FILE|URL [--no-checkpoints] [--on-conflict fail|keep-target|take-source]
+                                 copy runs, epochs, planned runs and checkpoints (idempotent); a finished run is never
+                                 replaced by a different one unless --on-conflict take-source (fail: keep it, exit 1)
   export-csv [--results FILE|URL] [--out DIR]
   export-charts [--protocol NAME] [--results FILE|URL] [--out DIR] [--formats png,svg,html] [--style paper|screen] [--scale N] [--allow-mixed-configs]
   report [--protocol NAME] [--results FILE|URL] [--out FILE] [--formats png,svg,html] [--style paper|screen] [--scale N] [--allow-mixed-configs]
@@ -72,7 +74,7 @@ const OPTIONS = {
   formats: { type: 'string' }, scale: { type: 'string' }, style: { type: 'string' }, 'allow-mixed-configs': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' }, 'checkpoint-every': { type: 'string' }, 'lease-seconds': { type: 'string' },
   'heartbeat-seconds': { type: 'string' }, 'run-index': { type: 'string' }, 'max-runs': { type: 'string' }, threads: { type: 'string' },
-  from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' },
+  from: { type: 'string' }, to: { type: 'string' }, runs: { type: 'string' }, 'no-checkpoints': { type: 'boolean' }, 'on-conflict': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -166,12 +168,17 @@ async function experiment(v: Values, protocolName: string): Promise<void> {
   const started = Date.now();
   const controller = new AbortController();
   const location = resolveResultsLocation(v.results);
+  let firstSignalAt = 0;
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const handler = () => {
+      // a scheduler signals every process of a job and its batch script passes the signal on: a
+      // repeat within 2 s is the same stop, not a second request
+      if (controller.signal.aborted && Date.now() - firstSignalAt < 2000) return;
       if (controller.signal.aborted) {
         console.error(`${signal} again: exiting now; a run not yet released is resumable at once on this host, elsewhere when its lease expires`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
+      firstSignalAt = Date.now();
       console.error(`\n${signal}: stopping every run within one iteration and releasing it (resumable from its last checkpoint); ${signal} again exits at once`);
       controller.abort(signal);
     };
@@ -206,6 +213,22 @@ async function analyze(v: Values, protocol?: string): Promise<void> {
   notes.forEach((n) => console.log(`note: ${n}`));
   console.log(`results: ${redactLocation(file)}`);
   console.log(analysisText(analyzeResults(runs, epochs)));
+}
+
+/** `copy-store`: one line per conflict and corrupt checkpoint, a summary, exit 1 on conflicts under --on-conflict fail (the default). */
+async function copyStoreCommand(v: Values): Promise<void> {
+  if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
+  const onConflict = (v['on-conflict'] ?? 'fail') as ConflictPolicy;
+  if (!CONFLICT_POLICIES.includes(onConflict)) throw new UsageError(`--on-conflict must be one of ${CONFLICT_POLICIES.join(', ')}, got "${v['on-conflict']}"`);
+  const [from, to] = [resolveResultsLocation(v.from), resolveResultsLocation(v.to)];
+  if (from === to) throw new UsageError('copy-store: --from and --to name the same store');
+  const r = await copyStore(from, to, { log: (l) => console.log(l), checkpoints: !v['no-checkpoints'], onConflict });
+  console.log(`copied ${r.copied} runs (${r.unchanged} unchanged, newer there or kept)${v['no-checkpoints'] ? ' without checkpoints' : ''} and ${r.planned} planned runs from ${r.from} to ${r.to}` +
+    `${r.corrupt ? `; ${r.corrupt} corrupt checkpoint${r.corrupt === 1 ? '' : 's'} left out` : ''}`);
+  if (r.conflicts.length && onConflict === 'fail') {
+    console.error(`error: ${r.conflicts.length} run${r.conflicts.length === 1 ? '' : 's'} finished differently in the two stores; ${r.to} keeps its own (see the conflict lines; --on-conflict keep-target or take-source decides)`);
+    process.exitCode = 1;
+  }
 }
 
 /**
@@ -293,13 +316,8 @@ async function main(argv: string[]): Promise<void> {
     case 'status':
       console.log(statusText(await storeStatus(resolveResultsLocation(v.results))));
       return;
-    case 'copy-store': {
-      if (!v.from || !v.to) throw new UsageError('copy-store needs --from FILE|URL and --to FILE|URL');
-      if (resolveResultsLocation(v.from) === resolveResultsLocation(v.to)) throw new UsageError('copy-store: --from and --to name the same store');
-      const r = await copyStore(resolveResultsLocation(v.from), resolveResultsLocation(v.to), (l) => console.log(l));
-      console.log(`copied ${r.copied} runs (${r.unchanged} unchanged or newer there) and ${r.planned} planned runs from ${r.from} to ${r.to}`);
-      return;
-    }
+    case 'copy-store':
+      return copyStoreCommand(v);
     case 'export-charts':
     case 'report': {
       const mod = require('./analysis/report/index') as { cliExportCharts?: (v: Values) => Promise<void>; cliReport?: (v: Values) => Promise<void> };

@@ -62,6 +62,34 @@ describe('deploy/: Slurm array and Kubernetes Indexed Job on one PostgreSQL stor
     assert.match(missing.stderr, /SLURM_ARRAY_TASK_ID/);
   });
 
+  it('the Slurm script on SIGTERM (the time limit\'s --signal=B:TERM@120): the worker releases its run, the next attempt resumes it', async () => {
+    const script = path.join(ROOT, 'deploy', 'slurm', 'race-to-85.sbatch');
+    const text = fs.readFileSync(script, 'utf8');
+    assert.match(text, /^#SBATCH --open-mode=append$/m, 'a requeued task appends to its log');
+    assert.match(text, /^#SBATCH --signal=B:TERM@\d+$/m);
+    const slow = tinyProtocolFile(dir, { name: 'deploy-term', seeds: 1, maxEpochs: 3, trainFraction: 1 }, 'term.json');
+    const url = await pg.createDatabase('slurm_term');
+    const env = { ...process.env, SLURM_ARRAY_TASK_ID: '0', SLURM_SUBMIT_DIR: ROOT, RESULTS_URL: url, PROTOCOL_ARGS: `--protocol-file ${slow} --data ${data} --batch-size 32 --workers 0 --threads 1` };
+    const task = spawn('bash', [script], { cwd: ROOT, env });
+    let out = '';
+    const epoch1 = new Promise<void>((resolve) => task.stdout.on('data', (d) => { out += d; if (/\] epoch 1\/3 /.test(out)) resolve(); }));
+    task.stderr.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((resolve) => task.on('exit', (code) => resolve(code)));
+    await epoch1;
+    task.kill('SIGTERM'); // to the script only, as Slurm's B: signals do
+    assert.equal(await exited, 143, out);
+    assert.match(out, /SIGTERM: stopping every run within one iteration and releasing it/);
+    const [held] = await pg.sql<{ status: string; lease_owner: string | null; epochs_completed: number }>('slurm_term', 'SELECT status, lease_owner, epochs_completed FROM runs');
+    assert.equal(held.status, 'running');
+    assert.equal(held.lease_owner, null, 'released: claimable at once, not held by a dead owner');
+    assert.ok(held.epochs_completed >= 1 && held.epochs_completed < 3, JSON.stringify(held));
+    const again = await run('bash', [script], env);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, new RegExp(`resuming from the checkpoint of epoch ${held.epochs_completed}`));
+    const [done] = await pg.sql<{ status: string; attempts: number }>('slurm_term', 'SELECT status, attempts FROM runs');
+    assert.deepEqual(done, { status: 'completed', attempts: 2 });
+  });
+
   it('the Kubernetes Indexed Job: completions match the protocol, and its command trains completion index 1', async () => {
     const manifest = path.join(ROOT, 'deploy', 'kubernetes', 'race-to-85-job.yaml');
     const parsed = spawnSync('/usr/bin/python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', manifest], { encoding: 'utf8' });

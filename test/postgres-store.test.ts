@@ -1,7 +1,7 @@
 /**
  * The results store on a real PostgreSQL (a temporary cluster on 127.0.0.1, test/fixtures/postgres.ts):
  * the interface's guarantees as on SQLite (claims, fencing), 8 concurrent writer processes x 1,000
- * epoch rows, copy-store both ways (idempotent), bad URLs (wrong password, unreachable host, newer
+ * epoch rows, copy-store both ways (idempotent), bad URLs (wrong or missing password, unreachable host, newer
  * schema, another program's tables: one line naming host and database, nothing trained), and a
  * password that never appears in a log line, an error, a run record, a report or a status.
  * Fails (never skips) when the PostgreSQL server is not installed.
@@ -111,11 +111,12 @@ describe('PostgreSQL results store', () => {
     const data = makeMiniDataset({ train: 200, test: 20 });
     const file = tinyProtocolFile(dir);
     const url = await pg.createDatabase('bad');
-    const experiment = (results: string) => runCli(['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', results]);
+    const experiment = (results: string) => runCli(['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', results], { env: { PGPASSWORD: '', PGPASSFILE: '/nonexistent' } });
     const cases: [string, RegExp][] = [
       [pg.url('bad', 'postgres', 'wrong-password'), new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/bad: cannot open the results store: password authentication failed for user "postgres"`)],
       ['postgres://someone:hunter2@127.0.0.1:1/study', /^error: postgres:\/\/someone@127\.0\.0\.1:1\/study: cannot open the results store: connect ECONNREFUSED 127\.0\.0\.1:1/],
       [pg.url('no_such_db'), new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/no_such_db: cannot open the results store: database "no_such_db" does not exist`)],
+      [`postgres://postgres@127.0.0.1:${pg.port}/bad`, new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/bad: cannot open the results store: the server asks for a password and none was given; set PGPASSWORD or add the password to ~/\\.pgpass$`)],
     ];
     for (const [results, expected] of cases) {
       const r = experiment(results);
@@ -136,6 +137,17 @@ describe('PostgreSQL results store', () => {
     assert.equal(f.status, 1);
     assert.match(f.stderr, /foreign: has tables named runs that are not a results store \(no schema marker\); refusing to touch them/);
     assert.equal((await pg.sql('foreign', "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'"))[0].n, 1, 'nothing created');
+    // another program's meta(key, value) with schema_version 1 and its own runs table (issue 20): refused, untouched
+    const other = await pg.createDatabase('foreign_meta');
+    await pg.sql('foreign_meta', "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema_version', '1'); CREATE TABLE runs (id INTEGER, total REAL)");
+    const shape = () => pg.sql('foreign_meta', "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2");
+    const before = JSON.stringify([await shape(), await pg.sql('foreign_meta', 'SELECT * FROM meta ORDER BY key')]);
+    for (const args of [['experiment', '--protocol-file', file, '--data', data, '--workers', '0', '--results', other], ['status', '--results', other]]) {
+      const m = runCli(args);
+      assert.equal(m.status, 1, m.stdout + m.stderr);
+      assert.match(m.stderr, new RegExp(`^error: postgres://postgres@127\\.0\\.0\\.1:${pg.port}/foreign_meta: has tables named meta, runs that are not a results store \\(its meta table lacks this workspace's application marker \\(schema_version 1, application absent\\) and its tables lack runs\\.run_id, runs\\.protocol, runs\\.arm, \\.\\.\\.\\); refusing to touch them, use another database\n$`));
+    }
+    assert.equal(JSON.stringify([await shape(), await pg.sql('foreign_meta', 'SELECT * FROM meta ORDER BY key')]), before, 'tables, columns and meta unchanged');
   });
 
   it('the password appears in no log line, error, run record, status, CSV or report', async () => {

@@ -154,7 +154,8 @@ test('a results store from a newer schema version is refused by experiment and a
   await (await openResultsStore(wal)).close();
   const rollback = path.join(dir, 'rollback.sqlite');
   const db0 = new Database(rollback);
-  db0.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE runs_v2 (id TEXT); INSERT INTO runs_v2 VALUES ('r')");
+  // a newer version of this workspace keeps the application marker (a newer schema_version without it is another program's)
+  db0.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('application', 'resnet-sgdr-workspace'); CREATE TABLE runs_v2 (id TEXT); INSERT INTO runs_v2 VALUES ('r')");
   db0.close();
   for (const file of [wal, rollback]) {
     const db = new Database(file);

@@ -148,6 +148,27 @@ test('another program\'s SQLite database is refused by writers and readers and l
   await s.close();
 });
 
+test('a meta table with a schema_version but without the application marker (another program\'s) is refused untouched', async () => {
+  const dir = tmpDir();
+  const cases: [string, string, RegExp][] = [
+    ['v1.sqlite', "INSERT INTO meta VALUES ('schema_version', '1')", /schema_version 1, application absent\) and its tables lack runs\.run_id, runs\.protocol, runs\.arm, \.\.\./],
+    ['v2.sqlite', "INSERT INTO meta VALUES ('schema_version', '2')", /schema_version 2, application absent\) and its tables lack runs\.run_id/],
+    ['other-app.sqlite', "INSERT INTO meta VALUES ('schema_version', '1'), ('application', 'ledger')", /its meta table belongs to another application \(schema_version 1, application "ledger"\)/],
+  ];
+  for (const [name, insert, why] of cases) {
+    const file = path.join(dir, name);
+    const db = new Database(file);
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); ${insert}; CREATE TABLE runs (id TEXT, total REAL); INSERT INTO runs VALUES ('x', 1)`);
+    db.close();
+    const before = md5(file);
+    for (const readonly of [false, true]) {
+      await assert.rejects(openResultsStore(file, { readonly }), (e: Error) => e.message.startsWith(`${file}: not a results store (an SQLite database with tables meta, runs and `) && why.test(e.message));
+    }
+    assert.equal(md5(file), before, `${name} byte-identical`);
+  }
+  assert.deepEqual(fs.readdirSync(dir).sort(), cases.map((c) => c[0]).sort(), 'no -wal/-shm left');
+});
+
 test('a schema-1 store (data/example-results.sqlite) is read as it is, upgraded only by a writer', async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'v1.sqlite');
@@ -169,6 +190,7 @@ test('a schema-1 store (data/example-results.sqlite) is read as it is, upgraded 
   await w.close();
   const after = new Database(file, { readonly: true });
   assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), String(SCHEMA_VERSION));
+  assert.equal(after.prepare("SELECT value FROM meta WHERE key = 'application'").pluck().get(), 'resnet-sgdr-workspace', 'the writer adds the marker schema 1 lacked');
   const epochRows = after.prepare('SELECT COUNT(*) FROM epochs').pluck().get() as number;
   assert.ok(epochRows > 0);
   assert.equal(after.prepare('SELECT COUNT(*) FROM epochs WHERE train_cpu_seconds IS NULL AND total_cpu_seconds IS NULL').pluck().get(), epochRows,

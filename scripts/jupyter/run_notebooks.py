@@ -35,6 +35,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from redact import move_passwords  # noqa: E402
 from parameters import INJECTED_TAG, NO_VALUE, ParameterError, injected_source, parse_cli_value, read_parameters, strip_injected, ts_literal, type_text  # noqa: E402
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -295,6 +296,9 @@ def main(argv=None):
         if not paths:
             raise ParameterError("no notebooks in %s" % NOTEBOOK_DIR)
         plans = plan(paths, [tuple(p) for p in args.parameter])
+        password = move_passwords(plans)  # out of every value before anything is printed or injected
+        if password is not None:
+            os.environ["PGPASSWORD"] = password  # the kernels inherit it (pg reads PGPASSWORD)
     except ParameterError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2

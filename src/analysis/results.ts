@@ -53,6 +53,39 @@ export function engineNotes(runs: StoredRun[]): string[] {
     + `${[...m].map(([l, n]) => `${l}: ${n} run${n === 1 ? '' : 's'}`).join('; ')}); seconds to target compare engine speeds as well as schedules`);
 }
 
+/**
+ * Arms of one protocol differ only in their schedule: runs of one protocol name whose arms differ in
+ * anything else (training fraction, validation size, dataset, epochs, target, batch size, ...) come
+ * from two definitions saved under one name and must not be compared. Arms that pool several
+ * configurations (--allow-mixed-configs) are compared when they share none.
+ * @returns one message per protocol naming two arms and the fields in which they differ
+ */
+export function definitionDifferences(runs: RunRecord[]): string[] {
+  const definition = (c: Record<string, unknown>) => {
+    const { arm: _a, schedule: _s, ...rest } = c;
+    return JSON.stringify(flatten(Object.fromEntries(Object.entries(rest).filter(([k]) => !OUTSIDE_HASH.includes(k)))));
+  };
+  const arms = new Map<string, Map<string, Map<string, RunRecord>>>(); // protocol -> arm -> definition -> a run
+  for (const r of runs) {
+    const byArm = arms.get(r.protocol) ?? new Map<string, Map<string, RunRecord>>();
+    const defs = byArm.get(r.arm) ?? new Map<string, RunRecord>();
+    if (!defs.has(definition(r.config))) defs.set(definition(r.config), r);
+    byArm.set(r.arm, defs);
+    arms.set(r.protocol, byArm);
+  }
+  const out: string[] = [];
+  for (const [protocol, byArm] of arms) {
+    const [first, ...others] = [...byArm];
+    const other = others.find(([, defs]) => ![...defs.keys()].some((d) => first[1].has(d)));
+    if (!other) continue;
+    const [a, b] = [[...first[1].values()][0], [...other[1].values()][0]];
+    const diff = configDifferences(a.config, b.config).filter((d) => !/^(arm|schedule)[.:]/.test(d));
+    out.push(`protocol ${protocol}: arms ${a.arm} and ${b.arm} differ beyond their schedules (${diff.slice(0, 4).join('; ')}), ` +
+      'so the store holds runs of two definitions under one name');
+  }
+  return out;
+}
+
 /** Pooling error: names the arm and the differing configurations. */
 export class PoolingError extends Error {
   constructor(message: string) {
@@ -67,7 +100,8 @@ export class PoolingError extends Error {
  * @param file results store: SQLite file path or postgres:// URL
  * @param options.protocol protocol name (all when omitted)
  * @param options.allowMixedConfigs pool runs of an arm even when their configurations differ beyond the seed
- * @throws StoreError when the file does not exist / is not a store; PoolingError when an arm mixes configurations
+ * @throws StoreError when the file does not exist / is not a store; PoolingError when an arm mixes
+ *   configurations (unless allowMixedConfigs) or when the arms of a protocol differ beyond their schedules (always)
  */
 export async function loadResults(file: string, options: { protocol?: string; allowMixedConfigs?: boolean } = {}): Promise<LoadedResults> {
   const store = await openResultsStore(file, { readonly: true });
@@ -93,6 +127,10 @@ export async function loadResults(file: string, options: { protocol?: string; al
         }
         notes.push(`pooled ${msg}`);
       }
+    }
+    const definitions = definitionDifferences(runs);
+    if (definitions.length) {
+      throw new PoolingError(`${store.location}: refusing to compare ${definitions[0]}; give one of them another name (the protocol file's "name") and train it again, or copy each definition's runs into a store of its own`);
     }
     notes.push(...engineNotes(runs as StoredRun[]));
     const epochs = await store.listEpochs(runs.map((r) => r.runId));

@@ -139,7 +139,8 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
       await store.releaseRun(claim.lease).catch((err: Error) => log(`${tag} could not release the run (${err.message}); it is taken over when its lease expires`));
       return 'released';
     }
-    await store.finishRun(claim.lease, { status: 'failed', error: (e as Error).stack ?? String(e) }).catch(() => undefined);
+    // the message, not the stack: the record (and runs.csv) holds no absolute paths of this host
+    await store.finishRun(claim.lease, { status: 'failed', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }).catch(() => undefined);
     throw e;
   } finally {
     keeper.stop();

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../data/locate';
-import { isPostgresUrl } from './sql';
+import { checkLocationShape, isPostgresUrl } from './sql';
 
 /** The default SQLite results store. */
 export const DEFAULT_RESULTS_PATH = path.join(PROJECT_ROOT, 'data', 'results.sqlite');
@@ -19,8 +19,10 @@ export const STUDY_RESULTS_PATH = path.join(PROJECT_ROOT, 'studies', 'resnet20-c
 /**
  * The results store to use: a URL unchanged, a file path made absolute.
  * @param given --results, if any
+ * @throws StoreError for a mistyped URL (checkLocationShape): never taken as a file path
  */
 export function resolveResultsLocation(given?: string): string {
   const location = given ?? process.env.RESULTS_URL ?? DEFAULT_RESULTS_PATH;
+  checkLocationShape(location);
   return isPostgresUrl(location) ? location : path.resolve(location);
 }

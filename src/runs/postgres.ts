@@ -10,7 +10,7 @@
  * a newer schema is one error naming the host and database.
  */
 import { Pool, type PoolClient } from 'pg';
-import { createStatements, migrationStatements, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
+import { createStatements, MARK_STATEMENT, migrationStatements, notOurs, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
 import { redactLocation, StoreError, type SqlDriver, type SqlExecutor } from './sql';
 
 export interface PostgresOptions {
@@ -42,6 +42,20 @@ function executor(client: { query: Pool['query'] | PoolClient['query'] }): SqlEx
   };
 }
 
+/** Why the meta table in this database is not a results store's (see notOurs), or null when it is. */
+async function foreignMeta(client: PoolClient): Promise<string | null> {
+  let meta: Record<string, string>;
+  try {
+    meta = Object.fromEntries((await client.query('SELECT key, value FROM meta')).rows.map((r: { key: string; value: string }) => [String(r.key), String(r.value)]));
+  } catch {
+    return 'a meta table of another shape'; // rolled back whole by the caller
+  }
+  const columns = await client.query("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name IN ('runs', 'epochs')");
+  const of = (t: string) => columns.rows.filter((r: { table_name: string }) => r.table_name === t).map((r: { column_name: string }) => r.column_name);
+  const v = meta.schema_version;
+  return notOurs({ version: v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN, application: meta.application ?? null }, { runs: of('runs'), epochs: of('epochs') });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -70,13 +84,13 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       if (!options.readonly) await client.query('SELECT pg_advisory_xact_lock(727123019)');
       const { rows } = await client.query("SELECT to_regclass('meta') IS NOT NULL AS meta, to_regclass('runs') IS NOT NULL AS runs, to_regclass('epochs') IS NOT NULL AS epochs");
       const t = rows[0] as { meta: boolean; runs: boolean; epochs: boolean };
+      const names = Object.entries(t).filter(([, present]) => present).map(([name]) => name).join(', ');
       let version = 0;
       if (t.meta) {
-        const v = await client.query("SELECT value FROM meta WHERE key = 'schema_version'");
-        version = v.rows.length ? Number((v.rows[0] as { value: string }).value) : 0;
-      }
-      if ((t.runs || t.epochs || t.meta) && !(t.meta && t.runs && version > 0)) {
-        const names = Object.entries(t).filter(([, present]) => present).map(([name]) => name).join(', ');
+        const why = await foreignMeta(client);
+        if (why) throw new StoreError(location, `has tables named ${names} that are not a results store (${why}); refusing to touch them, use another database`);
+        version = Number((await client.query("SELECT value FROM meta WHERE key = 'schema_version'")).rows[0].value);
+      } else if (t.runs || t.epochs) {
         throw new StoreError(location, `has tables named ${names} that are not a results store (no schema marker); refusing to touch them, use another database`);
       }
       if (version > SCHEMA_VERSION) throw new StoreError(location, `schema version ${version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to use it`);
@@ -91,6 +105,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
         for (const s of migrationStatements('postgres', version)) await client.query(s);
         await client.query("UPDATE meta SET value = $1 WHERE key = 'schema_version'", [String(SCHEMA_VERSION)]);
       }
+      if (!options.readonly) await client.query(MARK_STATEMENT);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -102,6 +117,9 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end().catch(() => undefined);
     if (e instanceof StoreError) throw e;
     const err = e as { code?: string; message: string };
+    if (/client password must be a string/.test(err.message)) {
+      throw new StoreError(location, 'cannot open the results store: the server asks for a password and none was given; set PGPASSWORD or add the password to ~/.pgpass');
+    }
     throw new StoreError(location, `cannot open the results store: ${err.message.replace(url, location)}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`);
   }
 

@@ -5,7 +5,6 @@
  * takes the next. Any number of such processes, on any hosts, can drain one protocol in one store.
  * Runs held by other workers are waited for: if their lease expires, they are taken over.
  */
-import * as os from 'node:os';
 import { loadCifar10 } from '../data/cifar10';
 import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
 import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
@@ -23,6 +22,7 @@ import { costText, protocolCost } from './cost';
 import { measureThroughput } from '../train/throughput';
 import { trainImagesUsed } from '../train/config';
 import { Interrupted, kernelInterruptSignal } from './kernel-signal';
+import { availableCpus } from './cpus';
 
 export { DEFAULT_RESULTS_PATH, resolveResultsLocation, STUDY_RESULTS_PATH } from './location';
 
@@ -77,9 +77,9 @@ export interface ProtocolResult {
   runs: RunRecord[];
 }
 
-/** Default number of workers: the cores available to this process. */
+/** Default number of workers: the CPUs this process may use (affinity, cgroup quota, SLURM_CPUS_PER_TASK; see availableCpus). */
 export function defaultWorkers(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return availableCpus().count;
 }
 
 /**
@@ -100,6 +100,9 @@ export function resolveThreads(choice: number | 'auto', o: { cores: number; slot
   }
   return choice;
 }
+
+/** A run whose lease is lost more often than this in one invocation counts as failed (exit status 1). */
+const MAX_LEASE_LOSSES = 3;
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
   const t = setTimeout(resolve, ms);
@@ -199,7 +202,8 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
     const slots: RunSlot[] = workers <= 0
       ? (pending.length ? [inProcessSlot(slotOptions)] : [])
       : Array.from({ length: workers }, () => processSlot(slotOptions));
-    const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ' (--threads auto)' : ''}`;
+    const cpus = availableCpus();
+    const perRun = `${threads} thread${threads > 1 ? 's' : ''} per run${threadsChoice === 'auto' ? ` (--threads auto: ${cpus.count} CPU${cpus.count === 1 ? '' : 's'}, ${cpus.limitedBy})` : ''}`;
     const engine = describeEngine(backend);
     if (workers > 0) log(`training in ${workers} worker process${workers > 1 ? 'es' : ''} (backend ${engine}, ${perRun})`);
     else if (pending.length && threads > 1) log(`training in this process (backend ${engine}, ${perRun})`);
@@ -221,6 +225,7 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
     let waitingSaid = '';
     const poll = Math.min(5000, (lease.leaseSeconds * 1000) / 4);
     const tag = (c: RunConfig) => `[${c.protocol} ${c.arm} seed ${c.seed}]`;
+    const leaseLosses = new Map<string, number>();
     const record = async (c: RunConfig, o: SlotOutcome) => {
       printer.done(runId(c));
       if (o.result === 'diverged') {
@@ -231,7 +236,21 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
         case 'held': held.push(c); return;
         case 'skipped': counts.skipped++; log(`${tag(c)} skipped: ${o.reason ?? 'finished by another worker'}`); return;
         case 'released': counts.released++; log(`${tag(c)} released: resumable from its last checkpoint`); return;
-        case 'lease-lost': log(`${tag(c)} left to the worker that holds it now`); return;
+        case 'lease-lost': {
+          // taken over, or cut off from the store past its lease: nobody may hold it now (a dead
+          // owner's run would never finish under --run-index), so claim it again; a live holder
+          // makes it 'held' (waited for), a finished run 'skipped'
+          const n = (leaseLosses.get(runId(c)) ?? 0) + 1;
+          leaseLosses.set(runId(c), n);
+          if (n > MAX_LEASE_LOSSES) {
+            counts.failed++;
+            log(`${tag(c)} failed: run ${runId(c)} lost its lease ${n} times in this invocation; giving up on it (exit status 1, so that a scheduler retries it)`);
+            return;
+          }
+          log(`${tag(c)} lease lost: claiming run ${runId(c)} again (it resumes from its checkpoint unless another worker holds it now)`);
+          queue.push(c);
+          return;
+        }
         case 'failed': counts.failed++; log(`${tag(c)} failed: ${o.reason ?? ''}`); return;
         default: counts.trained++; log(`${tag(c)} ${o.result}${o.reason ? `: ${o.reason}` : ''}`);
       }
@@ -254,7 +273,7 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
         busy++;
         const outcome = await slot.run(c);
         busy--;
-        if (outcome.result !== 'held' && outcome.result !== 'skipped') claimed++;
+        if (outcome.result !== 'held' && outcome.result !== 'skipped' && outcome.result !== 'lease-lost') claimed++;
         if (outcome.result !== 'held') waitingSaid = '';
         await record(c, outcome);
       }

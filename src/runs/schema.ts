@@ -14,8 +14,33 @@
 export const SCHEMA_VERSION = 3;
 /** Marker of a results store in its meta table (with schema_version). */
 export const STORE_APPLICATION = 'resnet-sgdr-workspace';
+/** Adds the marker to a store of ours that lacks it (written by every opening writer; idempotent). */
+export const MARK_STATEMENT = `INSERT INTO meta(key, value) VALUES ('application', '${STORE_APPLICATION}') ON CONFLICT (key) DO NOTHING`;
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** Columns a schema-1 store (written before the application marker) has in runs and in epochs. */
+const V1_RUNS = ['run_id', 'protocol', 'arm', 'seed', 'config_json', 'config_hash', 'status', 'epochs_completed', 'started_at'];
+const V1_EPOCHS = ['run_id', 'epoch', 'iteration', 'learning_rate', 'train_seconds', 'total_seconds'];
+
+/**
+ * Why a database with a meta table is not a results store, or null when it is one: its meta table's
+ * `application` says so; a store without the marker (schema 1 wrote none, and a migration from it
+ * added none before issue 20) is one only when its runs and epochs tables have the store's columns. Another program's meta table (any
+ * schema_version, any runs table) is foreign and must be left untouched.
+ * @param meta schema_version (NaN when absent or not a number) and application (null when absent) of the meta table
+ * @param columns column names of its runs and epochs tables (empty when a table is missing)
+ */
+export function notOurs(meta: { version: number; application: string | null }, columns: { runs: string[]; epochs: string[] }): string | null {
+  const shown = `schema_version ${Number.isNaN(meta.version) ? 'absent' : meta.version}, application ${meta.application === null ? 'absent' : `"${meta.application}"`}`;
+  if (!Number.isInteger(meta.version) || meta.version < 1) return `its meta table has no schema version (${shown})`;
+  if (meta.application === STORE_APPLICATION) return null;
+  if (meta.application !== null) return `its meta table belongs to another application (${shown})`;
+  const missing = [...V1_RUNS.filter((c) => !columns.runs.includes(c)).map((c) => `runs.${c}`), ...V1_EPOCHS.filter((c) => !columns.epochs.includes(c)).map((c) => `epochs.${c}`)];
+  if (meta.version > SCHEMA_VERSION) return `its meta table lacks this workspace's application marker (${shown})`;
+  if (missing.length) return `its meta table lacks this workspace's application marker (${shown}) and its tables lack ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`;
+  return null;
+}
 
 function types(d: Dialect) {
   return d === 'postgres' ? { real: 'DOUBLE PRECISION', blob: 'BYTEA' } : { real: 'REAL', blob: 'BLOB' };

@@ -46,6 +46,25 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
+ * Refuses a results store location that is neither a PostgreSQL URL nor a plausible file path, so
+ * that a mistyped URL never becomes a SQLite file (and a folder named after it, password included):
+ * another or misspelled scheme (`postgress://`, `postgresql+psycopg2://`, `postgres:/host`) or a
+ * `USER:PASSWORD@HOST` without a scheme. The message names the scheme, never the value.
+ * @throws StoreError
+ */
+export function checkLocationShape(location: string): void {
+  if (isPostgresUrl(location)) return;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]+):(\/*)/.exec(location);
+  if (scheme && (scheme[2] || /^postgres/i.test(scheme[1]))) {
+    throw new StoreError('results store', `"${scheme[1]}:${scheme[2]}" is not a results store URL scheme (the value is not shown: it may hold a password); ` +
+      'use postgres://USER@HOST:PORT/DB or postgresql://..., or a SQLite file path');
+  }
+  if (/(^|\/)[^/:@\s]+:[^/@\s]*@[^/\s]/.test(location)) {
+    throw new StoreError('results store', 'looks like USER:PASSWORD@HOST without a scheme (the value is not shown); use postgres://USER@HOST:PORT/DB with the password in PGPASSWORD or ~/.pgpass');
+  }
+}
+
+/**
  * A store location fit for messages: a PostgreSQL URL without its password (user@host:port/db,
  * PGHOST / PGDATABASE filled in when the URL leaves them out); a path unchanged.
  */

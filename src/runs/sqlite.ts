@@ -11,32 +11,37 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { createStatements, migrationStatements, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
+import { createStatements, MARK_STATEMENT, migrationStatements, notOurs, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
 import { StoreError, type SqlDriver, type SqlExecutor } from './sql';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 
-type Kind = { kind: 'ours'; version: number } | { kind: 'empty' } | { kind: 'foreign'; tables: string[] };
+type Kind = { kind: 'ours'; version: number } | { kind: 'empty' } | { kind: 'foreign'; tables: string[]; why?: string };
 
 function classify(db: Database.Database): Kind {
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
   if (tables.length === 0) return { kind: 'empty' };
   if (tables.includes('meta')) {
-    let v: string | undefined;
-    try {
-      v = db.prepare("SELECT value FROM meta WHERE key='schema_version'").pluck().get() as string | undefined;
-    } catch {
-      v = undefined; // a meta table of another shape: not ours
+    const value = (key: string) => {
+      try {
+        return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
+      } catch {
+        return undefined; // a meta table of another shape: not ours
+      }
+    };
+    const v = value('schema_version');
+    if (v !== undefined) {
+      const columns = (t: string) => (tables.includes(t) ? db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(t) as string[] : []);
+      const why = notOurs({ version: /^\d+$/.test(String(v)) ? Number(v) : NaN, application: value('application') ?? null }, { runs: columns('runs'), epochs: columns('epochs') });
+      return why ? { kind: 'foreign', tables, why } : { kind: 'ours', version: Number(v) };
     }
-    // a newer version may have other tables; this or an older one has runs
-    if (v !== undefined && Number.isInteger(Number(v)) && (Number(v) > SCHEMA_VERSION || tables.includes('runs'))) return { kind: 'ours', version: Number(v) };
   }
   return { kind: 'foreign', tables };
 }
 
 function refuseForeign(abs: string, k: Kind): void {
   if (k.kind === 'foreign') {
-    throw new StoreError(abs, `not a results store (an SQLite database with tables ${k.tables.slice(0, 5).join(', ')}${k.tables.length > 5 ? ', ...' : ''} and no schema marker); refusing to touch it, pass another --results`);
+    throw new StoreError(abs, `not a results store (an SQLite database with tables ${k.tables.slice(0, 5).join(', ')}${k.tables.length > 5 ? ', ...' : ''} and ${k.why ?? 'no schema marker'}); refusing to touch it, pass another --results`);
   }
   if (k.kind === 'ours' && k.version > SCHEMA_VERSION) {
     throw new StoreError(abs, `schema version ${k.version} is newer than this code's ${SCHEMA_VERSION}; update the workspace (git pull) to read it`);
@@ -187,6 +192,7 @@ export function openSqlite(file: string, options: { readonly?: boolean } = {}): 
           for (const s of migrationStatements('sqlite', k.version)) db.exec(s);
           db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
         }
+        if (k.kind === 'ours') db.exec(MARK_STATEMENT);
         db.exec('COMMIT');
       } catch (e) {
         db.exec('ROLLBACK');

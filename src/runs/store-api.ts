@@ -142,10 +142,12 @@ export interface ResultsStore {
   exportRun(runId: string): Promise<RunBundle | null>;
   /**
    * Writes a run copied from another store, idempotently: replaced when the source has progressed at
-   * least as far; skipped when this store's copy is further or held by a live lease.
+   * least as far; skipped when this store's copy is further (or as far with a checkpoint the bundle
+   * lacks) or held by a live lease. A finished run here is never replaced unless
+   * `options.replaceFinished` (copy-store --on-conflict take-source) and the source's is finished too.
    * @returns whether it was written
    */
-  importRun(bundle: RunBundle): Promise<boolean>;
+  importRun(bundle: RunBundle, options?: { replaceFinished?: boolean }): Promise<boolean>;
   close(): Promise<void>;
 }
 

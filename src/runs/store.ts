@@ -15,7 +15,7 @@ import { checkpointHash } from '../train/checkpoint';
 import { processAlive } from './process';
 import { openPostgres } from './postgres';
 import { nowPlusSql, nowSql } from './schema';
-import { isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
+import { checkLocationShape, isPostgresUrl, StoreError, type SqlDriver, type SqlExecutor } from './sql';
 import { openSqlite, probeSqlite } from './sqlite';
 import type { RunStatus } from './types';
 import {
@@ -87,9 +87,10 @@ function toStoredRun(location: string, r: Row): StoredRun {
  * Opens a results store: a postgres:// or postgresql:// URL, else a SQLite file path.
  * @param options.readonly read commands: never creates, migrates or writes anything
  * @param options.log where PostgreSQL outage lines go (default console.error)
- * @throws StoreError naming the file or host/database (never a password)
+ * @throws StoreError naming the file or host/database (never a password); a mistyped URL scheme
  */
 export async function openResultsStore(location: string, options: { readonly?: boolean; log?: (line: string) => void } = {}): Promise<ResultsStore> {
+  checkLocationShape(location);
   const driver = isPostgresUrl(location) ? await openPostgres(location, options) : openSqlite(location, options);
   return sqlStore(driver);
 }
@@ -300,7 +301,7 @@ function sqlStore(db: SqlDriver): ResultsStore {
         checkpoint: ck ? { epoch: Number(ck.epoch), iteration: Number(ck.iteration), sha256: String(ck.sha256), state: new Uint8Array(ck.state as Uint8Array), writtenAt: String(ck.written_at) } : null,
       };
     },
-    importRun(b) {
+    importRun(b, options = {}) {
       return db.transaction(async (tx) => {
         const src = b.run;
         const mine = (await tx.all<Row>(`SELECT status, epochs_completed, lease_owner, attempts, CASE WHEN lease_expires_at IS NULL OR lease_expires_at < ${NOW} THEN 1 ELSE 0 END AS expired,
@@ -309,11 +310,13 @@ function sqlStore(db: SqlDriver): ResultsStore {
           if (mine.lease_owner && Number(mine.expired) !== 1) return false;
           const same = mine.status === src.status && Number(mine.epochs_completed) === Number(src.epochs_completed) &&
             Number(mine.attempts) === Number(src.attempts) && (mine.sha256 ?? null) === (b.checkpoint?.sha256 ?? null);
-          if (same) return false;
+          if (same && !options.replaceFinished) return false; // replaceFinished: the caller found them different
           const srcDone = FINISHED_STATUSES.has(String(src.status));
           const mineDone = FINISHED_STATUSES.has(String(mine.status));
-          if (mineDone && !srcDone) return false;
-          if (!srcDone && Number(mine.epochs_completed) > Number(src.epochs_completed)) return false;
+          if (mineDone && (!srcDone || !options.replaceFinished)) return false;
+          // an unfinished run: kept when further, or as far with a checkpoint the source does not bring
+          const further = Number(mine.epochs_completed) - Number(src.epochs_completed);
+          if (!srcDone && (further > 0 || (further === 0 && mine.sha256 && !b.checkpoint))) return false;
           await tx.run('DELETE FROM runs WHERE run_id = ?', [src.run_id]);
         }
         const cols = Object.keys(src).filter((c) => !['lease_owner', 'lease_expires_at', 'lease_expired', 'checkpoint_epoch'].includes(c));
