@@ -33,6 +33,7 @@ data="${CIFAR10_DIR:-$here/../shared/data/cifar-10-batches-bin}"
 [ -f "$data/data_batch_1.bin" ] || { echo "train.sh: no full CIFAR-10 in $data (set CIFAR10_DIR)" >&2; exit 2; }
 data="$(cd "$data" && pwd)"
 store="${store:-$dir/study.sqlite}"
+[ -d "$here/node_modules" ] || { echo "train.sh: no node_modules in $here: run npm ci (or npm install) there first" >&2; exit 2; }
 rev="$(git -C "$here" rev-parse --verify "$commit^{commit}")"
 mkdir -p "$dir/logs"
 # a new machine continues from the copy committed with the workspace (runs, epochs and checkpoints)
