@@ -41,6 +41,9 @@ if [ ! -f "$store" ] && [ -f "$here/studies/in-progress.sqlite" ]; then
   cp "$here/studies/in-progress.sqlite" "$store"
   echo "study: continuing from studies/in-progress.sqlite"
 fi
+if [ ! -f "$dir/fidelity-pytorch.jsonl" ] && [ -f "$here/studies/fidelity-pytorch.jsonl" ]; then
+  cp "$here/studies/fidelity-pytorch.jsonl" "$dir/fidelity-pytorch.jsonl"
+fi
 
 # the code: a worktree at the commit, with this checkout's npm packages and native addon copied in
 if [ ! -d "$dir/code" ] || [ "$(git -C "$dir/code" rev-parse HEAD 2>/dev/null)" != "$rev" ]; then
