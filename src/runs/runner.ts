@@ -181,11 +181,13 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
     if (pending.length) {
       // the cost, priced at a throughput measured here before anything is trained (a few SGD steps, ~3 s)
       const c = pending[0];
-      const speed = await measureThroughput({ backend, steps: 2, warmup: 1, batchSize: c.batchSize, evalImages: 200 });
       const images = {
         train: trainImagesUsed(dataset.train.count, c.data.validationCount, c.data.trainFraction),
         evaluated: c.data.validationCount + (c.data.testCount ?? dataset.test.count),
       };
+      // images per second hardly depend on the batch beyond a few dozen; a batch of at most 256 keeps the measurement small
+      const batchSize = Math.max(1, Math.min(c.batchSize, images.train, 256));
+      const speed = await measureThroughput({ backend, steps: 2, warmup: 1, batchSize, evalImages: 200 });
       const parallel = { workers: Math.max(1, workers), threads };
       const cost = protocolCost(pending.map((p) => ({ config: p, epochsDone: stored.get(runId(p))?.checkpointEpoch ?? 0 })), images, speed, parallel);
       log(costText(cost, speed, parallel));
