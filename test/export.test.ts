@@ -278,3 +278,14 @@ describe('figureToHtml / notebook display (no browser)', () => {
     assert.throws(() => showFigure(FIG), /tslab/);
   });
 });
+
+describe('paper style: axis titles that do not fit the one-column plot are broken into lines', () => {
+  it('a 31-character y title becomes two lines of at most 22 characters; a short x title stays', async () => {
+    const { paperFigure, wrapTitle } = await import('../src/analysis/charts/presets');
+    const fig = { data: [], layout: { yaxis: { title: { text: 'fraction of runs not yet at 30%' } }, xaxis: { title: 'epochs' } } };
+    const out = paperFigure(fig as never).figure.layout as Record<string, { title: { text: string } }>;
+    assert.equal(out.yaxis.title.text, 'fraction of runs not<br>yet at 30%');
+    assert.equal(out.xaxis.title.text, 'epochs');
+    assert.equal(wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z', 5), 'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z', 'titles broken by hand stay');
+  });
+});

@@ -30,6 +30,21 @@ export function figureCaption(fig: PlotlyFigure): string {
   return [plain(title), plain(sub)].filter(Boolean).join('. ');
 }
 
+/**
+ * An axis title broken into lines of at most `max` characters at spaces (Plotly's <br>): a long y
+ * title at paper size is taller than the plot and is cut off at the figure's edge otherwise.
+ */
+export function wrapTitle(text: string, max: number): string {
+  if (text.length <= max || text.includes('<br')) return text;
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > max) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('<br>');
+}
+
 function axisKeys(fig: PlotlyFigure): string[] {
   return Object.keys(fig.layout).filter((k) => /^[xy]axis\d*$/.test(k));
 }
@@ -78,9 +93,12 @@ export function paperFigure(fig: PlotlyFigure, columns: 1 | 2 = 1): { figure: Pl
   for (const k of axisKeys(fig)) {
     const axis = fig.layout[k] as Record<string, unknown>;
     const title = axis.title as { text?: string } | string | undefined;
+    const t = typeof title === 'string' ? { text: title } : title;
+    // about 7.3 CSS px per character at 10 pt: 22 characters fit the one-column plot's height, 36 its width
+    const wrapped = t?.text ? { ...t, text: wrapTitle(t.text, k.startsWith('y') ? 22 : 36) } : t;
     layout[k] = {
       ...axis, automargin: true, tickfont: { size: pt(8) },
-      ...(title ? { title: { ...(typeof title === 'string' ? { text: title } : title), font: { size: pt(10) } } } : {}),
+      ...(wrapped ? { title: { ...wrapped, font: { size: pt(10) } } } : {}),
     };
   }
   // annotations (value labels, notes) at the ticks' size
