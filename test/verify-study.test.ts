@@ -101,7 +101,7 @@ test('npm run verify-study: exit 0 and the verdict on good runs, exit 1 naming t
   const cli = path.join(ROOT, 'dist', 'cli.js');
   const ok = spawnSync(process.execPath, [cli, 'verify-study', '--results', file], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /3 finished runs of race-to-85 \/ full-182, 187 epoch rows/);
+  assert.match(ok.stdout, /3 finished runs of race-to-85 \/ full-182, 187 epoch rows of them/);
   assert.match(ok.stdout, /every summary agrees with its epoch rows/);
   const db = new Database(file);
   db.prepare('UPDATE runs SET best_validation_accuracy = 0.99 WHERE arm = ?').run('step');

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Trains the study (race-to-85 and full-182 on the full CIFAR-10) in the background, at low priority,
+# (stop it with `kill -- -$(cat ~/ws-study/train.pid)`: the whole session, lanes included),
 # from a fixed commit of the workspace, into a results store outside the work tree. Stop it any time
 # (kill, a closed session, a reboot): running it again resumes every run from its last checkpoint,
 # and finished runs are skipped. Nothing here computes a result: each item is one
@@ -29,13 +30,20 @@ while [ $# -gt 0 ]; do
     *) echo "train.sh: unknown option $1 (expected --commit REV, --dir DIR, --lanes N, --store FILE)" >&2; exit 2 ;;
   esac
 done
-data="${CIFAR10_DIR:-$here/../shared/data/cifar-10-batches-bin}"
-[ -f "$data/data_batch_1.bin" ] || { echo "train.sh: no full CIFAR-10 in $data (set CIFAR10_DIR)" >&2; exit 2; }
+# the data: CIFAR10_DIR, else what npm run data:cifar10 downloaded, else the shared copy beside the checkout
+if [ -n "${CIFAR10_DIR:-}" ]; then data="$CIFAR10_DIR"
+elif [ -f "$here/data/cifar-10-batches-bin/data_batch_1.bin" ]; then data="$here/data/cifar-10-batches-bin"
+else data="$here/../shared/data/cifar-10-batches-bin"; fi
+[ -f "$data/data_batch_1.bin" ] || { echo "train.sh: no full CIFAR-10 in $data (set CIFAR10_DIR, or run npm run data:cifar10)" >&2; exit 2; }
 data="$(cd "$data" && pwd)"
 store="${store:-$dir/study.sqlite}"
 [ -d "$here/node_modules" ] || { echo "train.sh: no node_modules in $here: run npm ci (or npm install) there first" >&2; exit 2; }
 rev="$(git -C "$here" rev-parse --verify "$commit^{commit}")"
 mkdir -p "$dir/logs"
+# one trainer per folder: a second one exits at once
+exec 9>"$dir/train.lock"
+flock -n 9 || { echo "train.sh: another train.sh is training in $dir (stop it with: kill -- -\$(cat $dir/train.pid))" >&2; exit 2; }
+echo $$ > "$dir/train.pid"
 # a new machine continues from the copy committed with the workspace (runs, epochs and checkpoints)
 if [ ! -f "$store" ] && [ -f "$here/studies/in-progress.sqlite" ]; then
   cp "$here/studies/in-progress.sqlite" "$store"
@@ -47,14 +55,23 @@ fi
 
 # the code: a worktree at the commit, with this checkout's npm packages and native addon copied in
 if [ ! -d "$dir/code" ] || [ "$(git -C "$dir/code" rev-parse HEAD 2>/dev/null)" != "$rev" ]; then
-  [ -d "$dir/code" ] && git -C "$here" worktree remove --force "$dir/code" 2>/dev/null || rm -rf "$dir/code"
+  if [ -d "$dir/code" ]; then
+    # replace only a worktree of this repository (never another checkout's code)
+    if [ "$(git -C "$dir/code" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)" != "$(git -C "$here" rev-parse --path-format=absolute --git-common-dir)" ]; then
+      echo "train.sh: $dir/code is not a worktree of $here; remove it or use --dir" >&2; exit 2
+    fi
+    git -C "$here" worktree remove --force "$dir/code"
+  fi
   git -C "$here" worktree prune
   git -C "$here" worktree add --detach "$dir/code" "$rev" >/dev/null
   cp -a "$here/node_modules" "$dir/code/node_modules"
   [ -d "$here/native/onednn/build" ] && cp -a "$here/native/onednn/build" "$dir/code/native/onednn/build"
   (cd "$dir/code" && npx tsc -p tsconfig.json)
 fi
-echo "study: code $rev in $dir/code, store $store, data $data, $lanes lanes (logs in $dir/logs)"
+# the whole study trains on one engine: without oneDNN's addon every run would fail at once
+[ -f "$dir/code/native/onednn/build/Release/onednn.node" ] || {
+  echo "train.sh: the oneDNN addon is not built in $here (apt-get install g++ make libdnnl-dev && node scripts/build-native.js), so the study's engine (onednn) is missing" >&2; exit 2; }
+echo "study: code $rev in $dir/code, store $store, data $data, $lanes lanes (logs in $dir/logs); stop it with: kill -- -$$"
 
 # the study order: protocol arm seed
 order=()

@@ -127,7 +127,7 @@ export async function verifyStudyStore(location: string): Promise<StudyVerificat
 export function verificationText(v: StudyVerification, location: string): string[] {
   const total = v.runs.reduce((a, r) => a + r.finished, 0);
   return [
-    `verify-study: ${location}: ${total} finished run${total === 1 ? '' : 's'} of ${STUDY_PROTOCOLS.join(' / ')}, ${v.epochsChecked} epoch rows`,
+    `verify-study: ${location}: ${total} finished run${total === 1 ? '' : 's'} of ${STUDY_PROTOCOLS.join(' / ')}, ${v.epochsChecked} epoch rows of them (runs still training are not checked)`,
     ...v.runs.map((r) => `  ${r.protocol} ${r.arm}: ${r.finished}`),
     ...(v.problems.length ? v.problems.map((p) => `problem: ${p}`) : ['every summary agrees with its epoch rows, every learning rate with its schedule, all on the full set (45,000 training images), seeds distinct']),
   ];
