@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { welchTTest } from '../src/analysis/stats';
 import { compareCurves, formatComparison } from '../src/bench/fidelity-compare';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -18,7 +17,7 @@ test('curves within seed noise agree; the interval per epoch is SciPy\'s', () =>
   const r = compareCurves({
     workspace: [[0.50, 0.61], [0.52, 0.63], [0.49, 0.60]],
     pytorch: [[0.47, 0.62], [0.51, 0.64], [0.48, 0.59], [0.40, 0.55]],
-  }, welchTTest);
+  });
   assert.equal(r.epochs, 2);
   assert.deepEqual(r.seeds, { workspace: 3, pytorch: 4 });
   close(r.difference[0], 3.8333333333333357); close(r.ci95[0][0], -3.218252097889798); close(r.ci95[0][1], 10.88491876455647);
@@ -30,19 +29,19 @@ test('curves within seed noise agree; the interval per epoch is SciPy\'s', () =>
 });
 
 test('a gap beyond seed noise does not agree; one under 1 pp does, whatever its interval', () => {
-  const far = compareCurves({ workspace: [[0.60], [0.61], [0.605]], pytorch: [[0.50], [0.51], [0.505]] }, welchTTest);
+  const far = compareCurves({ workspace: [[0.60], [0.61], [0.605]], pytorch: [[0.50], [0.51], [0.505]] });
   close(far.difference[0], 10); close(far.ci95[0][0], 8.866521032236239); close(far.ci95[0][1], 11.133478967763761);
   assert.equal(far.agree, false);
   assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: 1 of 1 epochs/);
-  const near = compareCurves({ workspace: [[0.600], [0.601], [0.602]], pytorch: [[0.595], [0.596], [0.597]] }, welchTTest);
+  const near = compareCurves({ workspace: [[0.600], [0.601], [0.602]], pytorch: [[0.595], [0.596], [0.597]] });
   close(near.difference[0], 0.5); close(near.ci95[0][0], 0.2733042064472525); close(near.ci95[0][1], 0.7266957935527475);
   assert.equal(near.agree, true, 'the interval excludes 0 but the difference is 0.5 pp');
 });
 
 test('epochs are compared while both sides have 2 seeds (a run stopped at its target ends early); fewer than 2 seeds is an error', () => {
-  const r = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6], [0.51, 0.6]] }, welchTTest);
+  const r = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6], [0.51, 0.6]] });
   assert.equal(r.epochs, 2);
-  assert.throws(() => compareCurves({ workspace: [[0.5]], pytorch: [[0.5], [0.6]] }, welchTTest), /at least 2 seeds per side, got 1 and 2/);
+  assert.throws(() => compareCurves({ workspace: [[0.5]], pytorch: [[0.5], [0.6]] }), /at least 2 seeds per side, got 1 and 2/);
 });
 
 test('scripts/fidelity_torch.py: schedules by the papers\' formulas (independent of src/schedules), bad kinds named', () => {

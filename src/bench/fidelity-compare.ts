@@ -2,7 +2,8 @@
  * The comparison of `npm run fidelity`: two sets of validation-accuracy curves (seeds x epochs), one
  * per trainer, compared epoch by epoch with Welch's t interval (workspace - PyTorch).
  */
-import type { WelchTTestResult } from '../analysis/stats';
+import { welchTTest } from '../analysis/stats';
+import { sampleMean, sampleVariance } from '../analysis/stats/moments';
 
 /** Validation accuracy (fraction) per seed, per epoch (index 0 = epoch 1); a curve may be shorter (a run stopped early). */
 export interface Curves {
@@ -37,18 +38,13 @@ export interface CurveComparison {
 /** Agreement margin: a difference under this many percentage points agrees whatever its interval. */
 export const AGREEMENT_PP = 1;
 
-const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
-const sd = (x: number[]) => {
-  const m = mean(x);
-  return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1));
-};
+const sd = (x: number[]) => Math.sqrt(sampleVariance(x));
 
 /**
- * Compares the curves epoch by epoch.
- * @param welch Welch's two-sample t-test (src/analysis/stats welchTTest), passed in so that this module computes nothing twice
+ * Compares the curves epoch by epoch (Welch's test of src/analysis/stats on percentages).
  * @throws Error when a side has fewer than 2 curves
  */
-export function compareCurves(c: Curves, welch: (a: number[], b: number[]) => WelchTTestResult): CurveComparison {
+export function compareCurves(c: Curves): CurveComparison {
   if (c.workspace.length < 2 || c.pytorch.length < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${c.workspace.length} and ${c.pytorch.length}`);
   const out: CurveComparison = {
     epochs: 0, seeds: { workspace: c.workspace.length, pytorch: c.pytorch.length },
@@ -58,16 +54,16 @@ export function compareCurves(c: Curves, welch: (a: number[], b: number[]) => We
     const a = c.workspace.filter((x) => x.length > e).map((x) => x[e]);
     const b = c.pytorch.filter((x) => x.length > e).map((x) => x[e]);
     if (a.length < 2 || b.length < 2) break;
-    const w = welch(a.map((x) => 100 * x), b.map((x) => 100 * x));
+    const w = welchTTest(a.map((x) => 100 * x), b.map((x) => 100 * x));
     out.epochs = e + 1;
-    out.workspace.push(mean(a)); out.pytorch.push(mean(b));
+    out.workspace.push(sampleMean(a)); out.pytorch.push(sampleMean(b));
     out.workspaceSd.push(sd(a)); out.pytorchSd.push(sd(b));
     out.difference.push(w.meanDifference);
     out.ci95.push([w.ci[0], w.ci[1]]);
     out.agreeByEpoch.push((w.ci[0] <= 0 && w.ci[1] >= 0) || Math.abs(w.meanDifference) < AGREEMENT_PP);
   }
   out.agree = out.epochs > 0 && out.agreeByEpoch.every(Boolean);
-  out.meanDifference = out.epochs > 0 ? mean(out.difference) : NaN;
+  out.meanDifference = out.epochs > 0 ? sampleMean(out.difference) : NaN;
   return out;
 }
 

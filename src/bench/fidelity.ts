@@ -20,14 +20,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { locateCifar10, PROJECT_ROOT } from '../data/locate';
-import { createRng, deriveSeed, permutation } from '../data/random';
+import { splitIndices } from '../data/split';
 import { selectEngine } from '../engine/engine';
 import { trainRun } from '../train/loop';
 import { runId, trainImagesUsed, type RunConfig } from '../train/config';
 import { loadDatasetCached, prepareRunData } from '../runs/prepare';
 import { expandProtocol, getProtocol } from '../runs/protocols';
 import { openResultsStore } from '../runs/store';
-import { welchTTest } from '../analysis/stats';
 import { compareCurves, formatComparison, type Curves } from './fidelity-compare';
 
 const USAGE = 'usage: npm run fidelity [-- --epochs E (5) --seeds S (3) --train-images N (10000) --arm NAME (step) ' +
@@ -147,10 +146,10 @@ async function main(): Promise<void> {
   if (ds.train.count !== 50000) throw new Error(`${loc.dir}: fidelity needs the full CIFAR-10 (50,000 training images), found ${ds.train.count}; give --data or CIFAR10_DIR`);
   const configs = configsFor(o, ds.manifest.name, ds.train.count);
   const c0 = configs[0];
-  // the split both sides use: the workspace's (src/data/split.ts rule), record indices into data_batch_1..5
-  const perm = permutation(ds.train.count, createRng(deriveSeed(c0.data.splitSeed, 'split')));
-  const validation = Array.from(perm.subarray(0, c0.data.validationCount)).sort((a, b) => a - b);
-  const train = Array.from(perm.subarray(c0.data.validationCount)).sort((a, b) => a - b).slice(0, o.trainImages);
+  // the split both sides use: the workspace's, record indices into data_batch_1..5; the first N training images (prepareRunData's rule)
+  const split = splitIndices(ds.train.count, c0.data.validationCount, c0.data.splitSeed);
+  const validation = split.validation;
+  const train = split.train.slice(0, o.trainImages);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-fidelity-'));
   const splitFile = path.join(tmp, 'split.json');
   fs.writeFileSync(splitFile, JSON.stringify({ train, validation }));
@@ -183,7 +182,7 @@ async function main(): Promise<void> {
     workspace: workspace.map((e) => e.map((r) => r.validationAccuracy)),
     pytorch: pytorch.map((e) => e.map((r) => r.validationAccuracy)),
   };
-  const result = compareCurves(curves, welchTTest);
+  const result = compareCurves(curves);
   for (const line of formatComparison(result)) log(line);
   const minutes = (Date.now() - started) / 60000;
   log(`took ${minutes.toFixed(1)} min`);

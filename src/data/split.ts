@@ -25,11 +25,22 @@ export function selectRecords(raw: Cifar10Raw, indices: ArrayLike<number>): Cifa
  * @throws RangeError when validationCount is not in (0, N)
  */
 export function splitTrainValidation(raw: Cifar10Raw, validationCount: number, seed: number): { train: Cifar10Raw; validation: Cifar10Raw } {
-  if (!Number.isInteger(validationCount) || validationCount <= 0 || validationCount >= raw.count) {
-    throw new RangeError(`validationCount must be an integer in (0, ${raw.count}), got ${validationCount}`);
+  const { train, validation } = splitIndices(raw.count, validationCount, seed);
+  return { train: selectRecords(raw, train), validation: selectRecords(raw, validation) };
+}
+
+/**
+ * The record indices of splitTrainValidation (both ascending, i.e. in file order): what an
+ * independent trainer needs to train on the same images (npm run fidelity hands them to PyTorch).
+ * @param count records in the training files (N)
+ * @throws RangeError when validationCount is not in (0, N)
+ */
+export function splitIndices(count: number, validationCount: number, seed: number): { train: number[]; validation: number[] } {
+  if (!Number.isInteger(validationCount) || validationCount <= 0 || validationCount >= count) {
+    throw new RangeError(`validationCount must be an integer in (0, ${count}), got ${validationCount}`);
   }
-  const perm = permutation(raw.count, createRng(deriveSeed(seed, 'split')));
-  const val = Array.from(perm.subarray(0, validationCount)).sort((a, b) => a - b);
+  const perm = permutation(count, createRng(deriveSeed(seed, 'split')));
+  const validation = Array.from(perm.subarray(0, validationCount)).sort((a, b) => a - b);
   const train = Array.from(perm.subarray(validationCount)).sort((a, b) => a - b);
-  return { train: selectRecords(raw, train), validation: selectRecords(raw, val) };
+  return { train, validation };
 }

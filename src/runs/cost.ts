@@ -5,7 +5,7 @@
  * hours with the chosen workers and threads.
  */
 import type { RunConfig } from '../train/config';
-import { formatDuration, type Throughput } from '../train/throughput';
+import { formatDuration, secondsPerEpoch, type Throughput } from '../train/throughput';
 
 export interface ProtocolCost {
   runs: number;
@@ -31,11 +31,11 @@ export interface ProtocolCost {
 export function protocolCost(pending: { config: RunConfig; epochsDone: number }[], images: { train: number; evaluated: number },
   t: Throughput, parallel: { workers: number; threads: number }): ProtocolCost {
   const epochs = pending.reduce((a, p) => a + Math.max(0, p.config.maxEpochs - p.epochsDone), 0);
-  const secondsPerEpoch = images.train / t.trainImagesPerSecond + images.evaluated / t.evalImagesPerSecond;
-  const coreHours = (epochs * secondsPerEpoch) / 3600;
+  const perEpoch = secondsPerEpoch(t, images.train, images.evaluated);
+  const coreHours = (epochs * perEpoch) / 3600;
   const cores = Math.max(1, Math.min(pending.length, parallel.workers)) * Math.max(1, parallel.threads);
   return {
-    runs: pending.length, epochs, secondsPerEpoch, coreHours,
+    runs: pending.length, epochs, secondsPerEpoch: perEpoch, coreHours,
     wallHours: { low: coreHours / cores, high: coreHours },
     upperBound: pending.some((p) => p.config.stopAtTarget && p.config.target !== null),
   };

@@ -14,6 +14,7 @@
  */
 import { buildSchedule, configHash, trainImagesUsed, type RunConfig } from '../train/config';
 import { FINISHED_STATUSES, type EpochRecord } from '../train/records';
+import { iterationsPerEpoch } from '../train/loop';
 import type { StoredRun } from './store-api';
 import { openResultsStore } from './store';
 
@@ -49,7 +50,7 @@ function verifyRun(r: StoredRun, epochs: EpochRecord[]): string[] {
   if (!r.backend) bad('backend', r.backend, 'the engine that trained it');
   if (!r.codeVersion) bad('code_version', r.codeVersion, 'a git commit');
 
-  const perEpoch = Math.ceil(45000 / 128);
+  const perEpoch = iterationsPerEpoch(45000, c.batchSize);
   const schedule = buildSchedule(c.schedule, perEpoch);
   epochs.forEach((e, i) => {
     if (e.epoch !== i + 1) bad(`epoch row ${i + 1}`, e.epoch, i + 1);

@@ -95,6 +95,14 @@ export async function measureThroughput(options: MeasureThroughputOptions = {}):
   }
 }
 
+/**
+ * Seconds of one process for one epoch of one run at the measured speeds: training images /
+ * training speed + evaluated images (validation and test) / evaluation speed.
+ */
+export function secondsPerEpoch(t: Throughput, trainImages: number, evalImages: number): number {
+  return trainImages / t.trainImagesPerSecond + evalImages / t.evalImagesPerSecond;
+}
+
 /** The work of a set of runs, for {@link estimateTrainingSeconds}. */
 export interface TrainingWork {
   /** Runs still to train. */
@@ -127,7 +135,7 @@ export interface TrainingEstimate {
  */
 export function estimateTrainingSeconds(work: TrainingWork, t: Throughput): TrainingEstimate {
   if (work.runs <= 0) return { low: 0, high: 0 };
-  const perRun = t.setupSeconds + work.epochs * (work.trainImages / t.trainImagesPerSecond + work.evalImages / t.evalImagesPerSecond);
+  const perRun = t.setupSeconds + work.epochs * secondsPerEpoch(t, work.trainImages, work.evalImages);
   const parallel = Math.max(1, Math.min(work.workers, work.runs));
   return { low: Math.ceil(work.runs / parallel) * perRun, high: work.runs * perRun };
 }
