@@ -77,6 +77,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     for (const pid of workers) assert.ok(!alive(pid), `worker ${pid} exited`);
     const mid = read(results);
     for (const r of mid.runs.filter((x) => x.status === 'running')) assert.equal(r.lease_owner, null, `${r.run_id} released`);
+    // status names the released runs (seed, epochs done) instead of counting them as waiting or running
+    const releasedRuns = mid.runs.filter((x) => x.status === 'running');
+    const status = runCli(['status', '--results', results]);
+    assert.equal(status.status, 0, status.stderr);
+    const planned = 2 - mid.runs.length;
+    assert.match(status.stdout, new RegExp(`cosine: ${mid.runs.filter((x) => x.status !== 'running' && x.status !== 'failed').length} finished, 0 running, ${planned} waiting, 0 failed, ${releasedRuns.length} released \\(resumable: seed \\d after \\d epochs?`), status.stdout);
     const again = runCli(args(file, results, ['--workers', '2']));
     assert.equal(again.status, 0, again.stdout + again.stderr);
     assert.doesNotMatch(again.stdout, /being trained|held by/);

@@ -1,6 +1,7 @@
 /**
  * `status`: where each protocol of a store stands, per arm: finished, running (which worker, last
- * heartbeat, epoch), waiting (planned, not started, or released resumable), failed; a running run
+ * heartbeat, epoch), waiting (planned, not started), failed, released (stopped with its lease given back,
+ * resumable from its last checkpoint: which seed, after how many epochs); a running run
  * whose lease has expired, or whose process on this host is gone, is marked stale (another worker
  * will take it over).
  */
@@ -15,6 +16,8 @@ export interface ArmStatus {
   running: (StoredRun & { processGone: boolean })[];
   waiting: number;
   failed: number;
+  /** Runs stopped with their lease given back (interrupted, --max-runs, a Slurm requeue): the next claim resumes them. */
+  released: StoredRun[];
 }
 
 /**
@@ -42,7 +45,7 @@ export async function storeStatus(location: string): Promise<{ location: string;
       const several = (hashes.get(`${protocol}\u0000${name}`)?.size ?? 1) > 1;
       const label = several ? `${name} [configuration ${hash(runId)}]` : name;
       const key = `${protocol}\u0000${label}`;
-      if (!arms.has(key)) arms.set(key, { protocol, arm: label, finished: 0, running: [], waiting: 0, failed: 0 });
+      if (!arms.has(key)) arms.set(key, { protocol, arm: label, finished: 0, running: [], waiting: 0, failed: 0, released: [] });
       return arms.get(key)!;
     };
     for (const p of planned) if (!byId.has(p.runId)) arm(p.protocol, p.arm, p.runId).waiting++;
@@ -51,7 +54,7 @@ export async function storeStatus(location: string): Promise<{ location: string;
       if (r.status === 'failed') a.failed++;
       else if (r.status === 'running') {
         if (r.leaseOwner) a.running.push({ ...r, processGone: r.host === workerIdentity().host && !processAlive(r.pid) });
-        else a.waiting++;
+        else a.released.push(r);
       } else a.finished++;
     }
     const order = (a: ArmStatus) => position.get(`${a.protocol}\u0000${a.arm.replace(/ \[configuration .*\]$/, '')}`) ?? Infinity;
@@ -69,7 +72,8 @@ export function statusText(s: { location: string; now: string; arms: ArmStatus[]
   let protocol = '';
   for (const a of s.arms) {
     if (a.protocol !== protocol) out.push(`protocol ${(protocol = a.protocol)}`);
-    out.push(`  ${a.arm}: ${a.finished} finished, ${a.running.length} running, ${a.waiting} waiting, ${a.failed} failed`);
+    const released = a.released.length ? `, ${a.released.length} released (resumable: ${a.released.map((r) => `seed ${r.seed} after ${r.epochsCompleted} epoch${r.epochsCompleted === 1 ? '' : 's'}`).join(', ')})` : '';
+    out.push(`  ${a.arm}: ${a.finished} finished, ${a.running.length} running, ${a.waiting} waiting, ${a.failed} failed${released}`);
     for (const r of a.running) {
       const age = r.heartbeatAt ? `${((Date.parse(s.now) - Date.parse(r.heartbeatAt)) / 1000).toFixed(0)} s ago` : 'never';
       out.push(`    seed ${r.seed}: ${r.epochsCompleted} epoch${r.epochsCompleted === 1 ? '' : 's'} finished, worker ${r.leaseOwner}, last heartbeat ${age}${r.leaseExpired ? ' STALE (lease expired: another worker will take it over)'
