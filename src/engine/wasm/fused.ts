@@ -2,7 +2,8 @@
  * Fused kernels used by src/model/layers.ts on the wasm backend, each one pass (or two) over the
  * data with generated SIMD code instead of the chains of small tfjs ops:
  *
- *  - BN_TRAIN      {x, gamma, beta} attrs {epsilon} -> [y, mean, variance (biased)]
+ *  - BN_TRAIN      {x, gamma, beta} attrs {epsilon, relu?} -> [y, mean, variance (biased)]
+ *                  (relu: true applies the ReLU in the affine pass; see fused-step.ts BN_TRAIN_RELU)
  *  - BN_TRAIN_GRAD {dy, x, gamma, mean, variance} attrs {epsilon} -> [dx, dgamma, dbeta]
  *  - RELU {x} -> y;  RELU_GRAD {dy, y} -> dx = y > 0 ? dy : 0
  *  - SHORTCUT_A {x} attrs {outChannels, stride} -> x[:, ::s, ::s, :] zero-padded in channels
@@ -71,19 +72,24 @@ function channelSums(
   return { s, q };
 }
 
-/** y = x * A[c] + B[c] (+ relu). */
-function channelAffine(backend: WasmBackendLike, x: TensorInfo, y: TensorInfo, A: Float64Array, B: Float64Array): void {
+/** y = x * A[c] + B[c], with `relu` max(., 0). */
+function channelAffine(backend: WasmBackendLike, x: TensorInfo, y: TensorInfo, A: Float64Array, B: Float64Array, relu: boolean): void {
   const c = x.shape[x.shape.length - 1];
   const m = sizeOf(x.shape) / c;
   if (useSimd(c)) {
     const rt = runtimeFor(backend);
     const p = scratchF32(backend, rt, PARAMS, 2 * c);
     for (let k = 0; k < c; k++) { p[k] = A[k]; p[c + k] = B[k]; }
-    rt.simd.affine(c, false, off(backend, x), off(backend, y), m, rt.scratch + PARAMS);
+    rt.simd.affine(c, relu, off(backend, x), off(backend, y), m, rt.scratch + PARAMS);
   } else {
     const xv = f32(backend, x);
     const yv = f32(backend, y);
-    for (let i = 0; i < m * c; i += c) for (let k = 0; k < c; k++) yv[i + k] = xv[i + k] * A[k] + B[k];
+    for (let i = 0; i < m * c; i += c) {
+      for (let k = 0; k < c; k++) {
+        const v = xv[i + k] * A[k] + B[k];
+        yv[i + k] = relu && v < 0 ? 0 : v;
+      }
+    }
   }
 }
 
@@ -129,7 +135,7 @@ function bnTrain(args: Args): TensorInfo[] {
     A[k] = g[k] * inv;
     B[k] = bt[k] - mean[k] * A[k];
   }
-  channelAffine(backend, x, y, A, B);
+  channelAffine(backend, x, y, A, B, args.attrs?.relu === true);
   f32(backend, meanT).set(mean);
   f32(backend, varT).set(variance);
   return [y, meanT, varT];

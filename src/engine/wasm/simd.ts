@@ -164,10 +164,15 @@ function genBnBackward(c: number, name: string): FnBuilder {
   return f;
 }
 
-/** reluGrad(dy, y, dx, n16): dx = y > 0 ? dy : 0 over n16 groups of 16 floats. */
-function genReluGrad(): FnBuilder {
-  const f = new FnBuilder('reluGrad', [I32, I32, I32, I32]);
-  const [dy, y, dx, n] = [0, 1, 2, 3];
+/**
+ * An element-wise kernel name(in_0, ..., in_{k-1}, out, n16) over n16 groups of 16 floats, 4 vectors
+ * per iteration: `body(f, load, zero)` leaves the output vector on the stack, `load(j)` pushes the
+ * current vector of input j, `zero` is a local holding 0.
+ */
+function genElementwise16(name: string, inputs: number, body: (f: FnBuilder, load: (j: number) => FnBuilder, zero: number) => void): FnBuilder {
+  const f = new FnBuilder(name, Array<typeof I32>(inputs + 2).fill(I32));
+  const out = inputs;
+  const n = inputs + 1;
   const i = f.local(I32);
   const off = f.local(I32);
   const zero = f.local(V128);
@@ -175,34 +180,34 @@ function genReluGrad(): FnBuilder {
   f.i32(0).set(off);
   f.forRange(i, { c: 0 }, n, 1, () => {
     for (let u = 0; u < 4; u++) {
-      f.get(dx).get(off).i32Add();
-      f.get(dy).get(off).i32Add().v128Load(16 * u);
-      f.get(y).get(off).i32Add().v128Load(16 * u).get(zero).f32x4Gt();
-      f.v128And().v128Store(16 * u);
+      f.get(out).get(off).i32Add();
+      body(f, (j) => f.get(j).get(off).i32Add().v128Load(16 * u), zero);
+      f.v128Store(16 * u);
     }
     f.get(off).i32(64).i32Add().set(off);
   });
   return f;
 }
 
+/** reluGrad(dy, y, dx, n16): dx = y > 0 ? dy : 0 over n16 groups of 16 floats. */
+function genReluGrad(): FnBuilder {
+  return genElementwise16('reluGrad', 2, (f, load, zero) => {
+    load(0);
+    load(1).get(zero).f32x4Gt().v128And();
+  });
+}
+
 /** relu(x, y, n16): y = max(x, 0) over n16 groups of 16 floats. */
 function genRelu(): FnBuilder {
-  const f = new FnBuilder('relu', [I32, I32, I32]);
-  const [x, y, n] = [0, 1, 2];
-  const i = f.local(I32);
-  const off = f.local(I32);
-  const zero = f.local(V128);
-  f.v128Zero().set(zero);
-  f.i32(0).set(off);
-  f.forRange(i, { c: 0 }, n, 1, () => {
-    for (let u = 0; u < 4; u++) {
-      f.get(y).get(off).i32Add();
-      f.get(x).get(off).i32Add().v128Load(16 * u).get(zero).f32x4PMax();
-      f.v128Store(16 * u);
-    }
-    f.get(off).i32(64).i32Add().set(off);
+  return genElementwise16('relu', 1, (f, load, zero) => { load(0).get(zero).f32x4PMax(); });
+}
+
+/** addRelu(a, b, y, n16): y = max(a + b, 0) over n16 groups of 16 floats (the residual add and its ReLU in one pass). */
+function genAddRelu(): FnBuilder {
+  return genElementwise16('addRelu', 2, (f, load, zero) => {
+    load(0);
+    load(1).f32x4Add().get(zero).f32x4PMax();
   });
-  return f;
 }
 
 /**
@@ -442,6 +447,7 @@ export interface SimdKernels {
   bnBackward(c: number, dy: number, x: number, dx: number, rows: number, params: number): void;
   reluGrad(dy: number, y: number, dx: number, count: number): void;
   relu(x: number, y: number, count: number): void;
+  addRelu(a: number, b: number, y: number, count: number): void;
   toCHWN(x: number, xt: number, n: number, p: number, c: number): void;
   rowCopy(src: number, dst: number, rows: number, srcStride: number, dstStride: number, n16: number): void;
 }
@@ -449,7 +455,7 @@ export interface SimdKernels {
 /** Compiles the kernels against `memory` (the wasm backend's heap). */
 export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
   const perC = new Map<string, Exports>();
-  const fixed = instantiate([genReluGrad(), genRelu(), genToCHWN(), genRowCopy()], memory);
+  const fixed = instantiate([genReluGrad(), genRelu(), genAddRelu(), genToCHWN(), genRowCopy()], memory);
   const forC = (c: number, kind: string): Exports => {
     const key = `${kind}:${c}:${fmaEnabled()}`;
     let e = perC.get(key);
@@ -482,6 +488,7 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
     bnBackward: (c, dy, x, dx, rows, params) => { forC(c, 'bnBackward').k(dy, x, dx, rows, params); },
     reluGrad: (dy, y, dx, count) => { fixed.reluGrad(dy, y, dx, count); },
     relu: (x, y, count) => { fixed.relu(x, y, count); },
+    addRelu: (a, b, y, count) => { fixed.addRelu(a, b, y, count); },
     toCHWN: (x, xt, n, p, c) => { fixed.toCHWN(x, xt, n, p, c); },
     rowCopy: (src, dst, rows, ss, ds, n16) => { fixed.rowCopy(src, dst, rows, ss, ds, n16); },
   };
