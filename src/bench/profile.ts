@@ -20,12 +20,14 @@ import { findDataFile } from './run';
 export interface KernelTime { name: string; calls: number; ms: number }
 
 /**
- * Wraps every kernel registered for `backendName` with a timer (re-registers them; idempotent
- * per process: call once, after the engine registered its own kernels).
+ * Wraps every kernel registered for `backendName` with a timer (re-registers them; call once per
+ * process, after the engine registered its own kernels). A kernel called from inside another
+ * registered kernel counts as part of the outer one.
  * @returns the accumulator (name -> KernelTime) and a reset function
  */
 export function instrumentKernels(backendName: string): { table: Map<string, KernelTime>; reset(): void } {
   const table = new Map<string, KernelTime>();
+  let depth = 0;
   for (const k of tf.getKernelsForBackend(backendName)) {
     const inner = k.kernelFunc;
     const entry: KernelTime = { name: k.kernelName, calls: 0, ms: 0 };
@@ -34,11 +36,17 @@ export function instrumentKernels(backendName: string): { table: Map<string, Ker
     tf.registerKernel({
       ...k,
       kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => {
+        // a kernel that runs another registered kernel (BN_TRAIN_RELU runs BN_TRAIN) is timed once, as the outer one
+        if (depth > 0) return inner(args);
+        depth++;
         const t0 = performance.now();
-        const r = inner(args);
-        entry.ms += performance.now() - t0;
-        entry.calls++;
-        return r;
+        try {
+          return inner(args);
+        } finally {
+          entry.ms += performance.now() - t0;
+          entry.calls++;
+          depth--;
+        }
       }) as tf.KernelFunc,
     });
   }
