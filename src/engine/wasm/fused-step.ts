@@ -4,7 +4,7 @@
  *
  *  - BN_TRAIN_RELU {x, gamma, beta} attrs {epsilon} -> [y = relu(batchnorm(x)), mean, variance]:
  *    the batch norm of fused.ts with the ReLU applied in its affine pass (one pass instead of two);
- *    its gradient masks dy with y > 0 (the ReLU gradient) and runs BN_TRAIN_GRAD.
+ *    its gradient is BN_TRAIN_GRAD with dy masked by y > 0 (the ReLU's gradient) inside its passes.
  *  - ADD_RELU {a, b} -> y = relu(a + b): a residual block's add of the shortcut and its ReLU in one
  *    pass; gradient dy * (y > 0) for both inputs.
  *  - SGD_UPDATE {p, v, g} attrs {learningRate, momentum, weightDecay} -> [p', v'] with
@@ -101,9 +101,9 @@ function registerGradients(): void {
     gradFunc: (dys, saved, attrs) => {
       const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
       const [x, gamma, y, mean, variance] = saved;
-      const masked = tf.engine().runKernel(RELU_GRAD, { dy, y }) as tf.Tensor;
+      // the ReLU's gradient (dy masked by y > 0) folded into the batch-norm backward's two passes
       const [dx, dg, db] = tf.engine().runKernel(
-        BN_TRAIN_GRAD, { dy: masked, x, gamma, mean, variance }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        BN_TRAIN_GRAD, { dy, x, gamma, mean, variance, y }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       return { x: () => dx, gamma: () => dg, beta: () => db };
     },
   });
