@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OPENBLAS_UNSET, pytorchReference, summarize } from '../src/bench/reference';
 import { tmpDir } from './helpers';
+import { studyCost, studyCostLines } from '../src/bench/study-cost';
 
 test('PyTorch reference: OPENBLAS_* unset and channels_last for the best configuration only', () => {
   // a stand-in interpreter (a real process) that records its arguments and OPENBLAS_* variables
@@ -51,4 +52,16 @@ test('summaries: median with min-max, non-finite values left out', () => {
   assert.deepEqual(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, n: 3 });
   assert.deepEqual(summarize([4, null, 1, NaN, 2, 3]), { median: 2.5, min: 1, max: 4, n: 4 });
   assert.deepEqual(summarize([]), { median: null, min: null, max: null, n: 0 });
+});
+
+test('study cost: race-to-85 at the original medians (20 x 30.5 + 20 x 21 epochs) and full-182 (30 x 182), priced per epoch on one core', () => {
+  // 45,000 training images / 500 + 15,000 evaluated / 1,000 = 105 s per epoch
+  const [race, full] = studyCost({ trainImagesPerSecond: 500, evalImagesPerSecond: 1000, backend: 'onednn' }, 750);
+  assert.deepEqual([race.protocol, race.runs, race.epochs, full.protocol, full.runs, full.epochs], ['race-to-85', 40, 1030, 'full-182', 30, 5460]);
+  assert.equal(race.secondsPerEpoch, 105);
+  assert.ok(Math.abs(race.coreHours - (1030 * 105) / 3600) < 1e-9);
+  assert.ok(Math.abs(full.wallHours - (5460 * 105) / 3600 / 1.5) < 1e-9, 'wall = core-hours / (machine / one core)');
+  assert.equal(studyCost({ trainImagesPerSecond: 500, evalImagesPerSecond: 1000, backend: 'wasm' }, null)[1].wallHours, full.coreHours);
+  assert.match(studyCostLines([race])[0], /^race-to-85: 40 runs, 1030 epochs .* 30\.0 core-hours, 20\.0 h wall/);
+  assert.throws(() => studyCost({ trainImagesPerSecond: 0, evalImagesPerSecond: 1, backend: 'x' }, null), RangeError);
 });

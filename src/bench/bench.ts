@@ -14,10 +14,12 @@
  * Prints progress lines, then as its LAST line one JSON object with imagesPerSecond (one run, one
  * core), oneRunAllCoresImagesPerSecond, machineImagesPerSecond (one process per core),
  * referenceBestImagesPerSecond, referenceNchwImagesPerSecond, ratio = machine / referenceBest,
- * their min-max, peakRssMB, loadAverage and backend.
+ * their min-max, peakRssMB, loadAverage and backend, and the study's cost at these speeds (core-hours
+ * and wall hours of race-to-85 at the original median epochs and of full-182, src/bench/study-cost.ts).
  */
 import * as os from 'node:os';
 import { type BenchOptions, type RunReport, runWorkers as runForked, workerMain } from './run';
+import { studyCost, studyCostLines } from './study-cost';
 import { OPENBLAS_UNSET, type Reference, formatSummary, pytorchReference, summarize, torchAvailable } from './reference';
 
 export { findDataFile, runTraining, type BenchOptions, type RunReport } from './run';
@@ -183,6 +185,14 @@ async function main(): Promise<void> {
   console.log(`  data pipeline ${fmt(last.dataMsPerStep, 2)} ms/step (${fmt(100 * last.dataShare, 2)}%); peak RSS ${fmt(peak, 0)} MB; `
     + `numTensors ${last.numTensors.map((m) => `${m.step}:${m.tensors}`).join(' ')} (${last.tensorsFlat ? 'flat' : 'NOT FLAT'}); `
     + `load average at the end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  const evalIps = summarize(single.map((r) => r.evalImagesPerSecond).filter((v): v is number => v !== null)).median;
+  const cost = S.one.median !== null && evalIps !== null
+    ? studyCost({ trainImagesPerSecond: S.one.median, evalImagesPerSecond: evalIps, backend: last.backend }, S.machine.median) : null;
+  if (cost) {
+    console.log(`study cost at these medians (one core ${fmt(S.one.median)} training, ${fmt(evalIps)} evaluation images/s; `
+      + `whole machine ${fmt(S.machine.median)} images/s; ${os.cpus()[0]?.model ?? 'CPU unknown'}, ${cores} cores):`);
+    for (const line of studyCostLines(cost)) console.log(`  ${line}`);
+  }
   console.log(JSON.stringify({
     imagesPerSecond: S.one.median,
     imagesPerSecondRange: [S.one.min, S.one.max],
@@ -220,6 +230,9 @@ async function main(): Promise<void> {
     numTensors: last.numTensors.map((m) => m.tensors),
     tensorsFlat: last.tensorsFlat && allCores.every((r) => r.tensorsFlat),
     kernels: last.kernels,
+    evalImagesPerSecond: evalIps,
+    studyCost: cost,
+    cpuModel: os.cpus()[0]?.model ?? null,
   }));
 }
 

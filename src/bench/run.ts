@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../data/random';
 import { makeBatch } from '../data/augment';
-import { readCifar10File, type Cifar10Raw } from '../data/cifar10';
+import { readCifar10File, takeFirst, type Cifar10Raw } from '../data/cifar10';
 import { PROJECT_ROOT } from '../data/locate';
 import { createMinimalState, minimalTrainStep } from './minimalStep';
 
@@ -40,6 +40,8 @@ export interface RunReport {
   imagesPerSecond: number;
   /** Images per second of CPU time of the process (user + system): robust when the machine is shared. */
   imagesPerCpuSecond: number;
+  /** Evaluated images per second (inference mode, batches of 200, 1,000 images), null for the parallel trainer. */
+  evalImagesPerSecond: number | null;
   stepMs: number;
   /** Share of the timed steps spent building batches (decode to float, augment, batch). */
   dataShare: number;
@@ -72,6 +74,8 @@ interface Trainer {
   dispose(): void | Promise<void>;
   /** Resident memory of the replicas (parallel trainer: worker threads share this process's RSS). */
   numTensors?: () => Promise<number>;
+  /** Evaluates `raw` in inference mode (batches of 200) and returns images/s (workspace trainer only). */
+  evaluate?: (raw: Cifar10Raw) => number;
 }
 
 /** The data-parallel trainer of src/train/parallel.ts with `threads` replicas. */
@@ -89,6 +93,7 @@ async function makeParallelTrainer(threads: number): Promise<Trainer> {
 type StepModule = {
   createTrainState?: (o: { depth: number; seed: number; momentum: number; weightDecay: number }) => { dispose(): void };
   trainStep?: (s: unknown, images: Float32Array, labels: Int32Array, lr: number) => { loss: number; correct: number };
+  evaluate?: (model: unknown, raw: Cifar10Raw) => unknown;
 };
 
 function makeTrainer(kind: BenchOptions['trainer']): Trainer {
@@ -103,7 +108,15 @@ function makeTrainer(kind: BenchOptions['trainer']): Trainer {
       try {
         const state = mod.createTrainState({ depth: 20, seed: 1, momentum: 0.9, weightDecay: 1e-4 });
         const step = mod.trainStep;
-        return { name: 'workspace (src/train/step.ts)', step: (x, y, lr) => step(state, x, y, lr), dispose: () => state.dispose() };
+        const evaluate = mod.evaluate;
+        return {
+          name: 'workspace (src/train/step.ts)', step: (x, y, lr) => step(state, x, y, lr), dispose: () => state.dispose(),
+          evaluate: evaluate && ((raw: Cifar10Raw) => {
+            const t0 = performance.now();
+            evaluate((state as unknown as { model: unknown }).model, raw);
+            return raw.count / ((performance.now() - t0) / 1000);
+          }),
+        };
       } catch (e) {
         if (kind === 'workspace') throw e;
         console.error(`bench: workspace trainer unusable (${(e as Error).message}); using the minimal step`);
@@ -182,11 +195,14 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
   }
   const total = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
+  // evaluation speed (one pass over 1,000 images), for the study's cost
+  const evalImagesPerSecond = trainer.evaluate ? trainer.evaluate(takeFirst(raw, Math.min(1000, raw.count))) : null;
   await trainer.dispose();
   const counts = numTensors.map((m) => m.tensors);
   return {
     imagesPerSecond: (o.steps * o.batch) / (total / 1000),
     imagesPerCpuSecond: (o.steps * o.batch) / ((cpu.user + cpu.system) / 1e6),
+    evalImagesPerSecond,
     stepMs: total / o.steps,
     dataShare: dataMs / total,
     dataMsPerStep: dataMs / o.steps,

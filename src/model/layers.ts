@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, RELU, SHORTCUT_A } from '../engine/wasm/fused';
+import { ADD_RELU, BN_TRAIN_RELU } from '../engine/wasm/fused-step';
 
 /**
  * True when the fused kernel `name` is registered for the active backend (registerWasmKernels()
@@ -38,6 +39,12 @@ export interface BatchNormOptions {
   epsilon: number;
 }
 
+/** The fused batch-norm kernel `name` (BN_TRAIN or BN_TRAIN_RELU): y, mean, biased variance. */
+function runBatchNorm(name: string, x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number) {
+  const [y, mean, variance] = tf.engine().runKernel(name, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+  return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
 /**
  * Batch normalisation over N, H, W (Ioffe & Szegedy 2015) in training mode: normalises with the
  * batch mean and biased batch variance and returns them so that the caller can update the
@@ -50,13 +57,33 @@ export interface BatchNormOptions {
 export function batchNormTrain(
   x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number,
 ): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  if (fused(BN_TRAIN)) {
-    const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
-    return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
-  }
+  if (fused(BN_TRAIN)) return runBatchNorm(BN_TRAIN, x, gamma, beta, epsilon);
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const y = tf.batchNorm(x, mean, variance, beta, gamma, epsilon) as tf.Tensor4D;
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/**
+ * relu(batchNormTrain(x)): one fused kernel (normalise, scale, shift and ReLU in one pass) when
+ * registered for the active backend, else the two steps; the same values either way.
+ * @param x shape [N, H, W, C]; gamma, beta shape [C]
+ * @returns y = relu(batch norm of x) (shape of x), the batch mean [C] and biased variance [C]
+ */
+export function batchNormReluTrain(
+  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number,
+): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (fused(BN_TRAIN_RELU)) return runBatchNorm(BN_TRAIN_RELU, x, gamma, beta, epsilon);
+  const r = batchNormTrain(x, gamma, beta, epsilon);
+  return { ...r, y: relu(r.y) };
+}
+
+/**
+ * relu(a + b) of two tensors of the same shape (a residual block's output): one fused pass when
+ * registered for the active backend, else add then ReLU; the same values either way.
+ */
+export function addRelu<T extends tf.Tensor>(a: T, b: T): T {
+  if (a.dtype === 'float32' && b.dtype === 'float32' && fused(ADD_RELU)) return tf.engine().runKernel(ADD_RELU, { a, b }) as T;
+  return relu(tf.add(a, b) as T);
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRng, deriveSeed, type Rng } from '../data/random';
-import { batchNormInfer, batchNormTrain, conv2d, globalAveragePool, relu, shortcutA } from './layers';
+import { addRelu, batchNormInfer, batchNormReluTrain, batchNormTrain, conv2d, globalAveragePool, relu, shortcutA } from './layers';
 
 export interface ResNetOptions {
   /** Depth 6n+2: 20, 32, 44, 56, 110. */
@@ -149,11 +149,18 @@ export function createResNet(options: ResNetOptions): ResNet {
       statistics.push({ mean: r.mean, variance: r.variance, count: h.shape[0] * h.shape[1] * h.shape[2] });
       return r.y;
     };
-    let h = relu(norm(conv2d(x, stemConv, 1), stemBn));
+    // batch norm + ReLU and the residual add + ReLU: one fused pass each on the wasm engines (layers.ts)
+    const normRelu = (h: tf.Tensor4D, p: BatchNormParams): tf.Tensor4D => {
+      if (!training) return relu(norm(h, p));
+      const r = batchNormReluTrain(h, p.gamma, p.beta, bnEpsilon);
+      statistics.push({ mean: r.mean, variance: r.variance, count: h.shape[0] * h.shape[1] * h.shape[2] });
+      return r.y;
+    };
+    let h = normRelu(conv2d(x, stemConv, 1), stemBn);
     for (const blk of blocks) {
-      const a = relu(norm(conv2d(h, blk.conv1, blk.stride), blk.bn1));
+      const a = normRelu(conv2d(h, blk.conv1, blk.stride), blk.bn1);
       const b = norm(conv2d(a, blk.conv2, 1), blk.bn2);
-      h = relu(tf.add(b, shortcutA(h, blk.outChannels, blk.stride)));
+      h = addRelu(b, shortcutA(h, blk.outChannels, blk.stride));
     }
     const pooled = globalAveragePool(h);
     const logits = tf.add(tf.matMul(pooled, denseKernel as tf.Variable<tf.Rank.R2>), denseBias) as tf.Tensor2D;

@@ -11,7 +11,6 @@
  * Data parallelism was chosen over wasm threads because the wasm backend's threaded build does
  * not start its thread pool under Node (tfjs issue 3830: the backend disables it there).
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
@@ -19,10 +18,11 @@ import type { StepResult, TrainState, TrainStateOptions } from './step';
 import type { ResNet } from '../model/resnet';
 import type { Variable } from '@tensorflow/tfjs';
 import { currentEngine } from '../engine/engine';
+import { availableCpus } from '../runs/cpus';
 
 /** Options of createParallelTrainer. */
 export interface ParallelTrainerOptions extends TrainStateOptions {
-  /** Replicas (worker threads), >= 1; default: one per core. */
+  /** Replicas (worker threads), >= 1; default: one per CPU this process may use (affinity, cgroup quota, Slurm: src/runs/cpus.ts). */
   threads?: number;
   /** Largest batch size a step will be given (default 128), >= 1. */
   maxBatch?: number;
@@ -63,7 +63,7 @@ type Reply = { ok: boolean; error?: string; [k: string]: unknown };
  *   when a replica fails to start (its error message)
  */
 export async function createParallelTrainer(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
-  const threads = options.threads ?? os.cpus().length;
+  const threads = options.threads ?? availableCpus().count;
   const maxBatch = options.maxBatch ?? 128;
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${threads}`);
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`maxBatch must be an integer >= 1, got ${maxBatch}`);

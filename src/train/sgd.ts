@@ -9,6 +9,7 @@
  * The learning rate is an argument of every step, set from the schedule each iteration.
  */
 import * as tf from '@tensorflow/tfjs';
+import { SGD_UPDATE } from '../engine/wasm/fused-step';
 
 export interface SgdOptions {
   momentum: number;
@@ -38,6 +39,20 @@ export function createSgd(variables: tf.Variable[], options: SgdOptions): Sgd {
     options,
     velocities,
     step(grads, learningRate) {
+      if (tf.getKernel(SGD_UPDATE, tf.getBackend()) != null) {
+        // one pass per variable, the same float32 operations as below (src/engine/wasm/fused-step.ts)
+        variables.forEach((p, i) => {
+          const g = grads[p.name];
+          if (!g) throw new Error(`no gradient for variable ${p.name}`);
+          const v = velocities[i];
+          const [pNew, vNew] = tf.engine().runKernel(SGD_UPDATE, { p, v, g }, { learningRate, momentum, weightDecay }) as tf.Tensor[];
+          v.assign(vNew);
+          p.assign(pNew);
+          pNew.dispose();
+          vNew.dispose();
+        });
+        return;
+      }
       tf.tidy(() => {
         const lr = tf.scalar(learningRate);
         const mu = tf.scalar(momentum);

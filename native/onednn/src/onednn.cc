@@ -153,10 +153,13 @@ napi_value Run(napi_env env, napi_callback_info info) {
   std::string key(reinterpret_cast<const char*>(q), sizeof(int64_t) * 12);
   key.push_back(static_cast<char>('0' + op));
   try {
+    // before make(): oneDNN's kernels fix their thread split when the primitive is created, from
+    // the OpenMP maximum then in force; created at the default (every core), the first shape of a
+    // process ran on all cores' OpenMP threads while the process meant one (3-4x its CPU time).
+    omp_set_num_threads(s.threads);
     auto it = s.convs.find(key);
     if (it == s.convs.end()) it = s.convs.emplace(key, make(op, q)).first;
     Conv& c = *it->second;
-    omp_set_num_threads(s.threads);
     char* base = static_cast<char*>(heap);
     memory a(c.fwd_pd->src_desc(), s.eng, base + q[12]);
     memory::desc dstd = c.fwd_pd->dst_desc();
@@ -197,6 +200,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 1024) {
     return throwError(env, "onednn.setThreads(n): n must be an integer from 1 to 1024");
   }
+  // primitives keep the thread split they were created with: create them again for the new count
+  if (st().threads != n) st().convs.clear();
   st().threads = n;
   return nullptr;
 }

@@ -2,8 +2,10 @@
  * Fused kernels used by src/model/layers.ts on the wasm backend, each one pass (or two) over the
  * data with generated SIMD code instead of the chains of small tfjs ops:
  *
- *  - BN_TRAIN      {x, gamma, beta} attrs {epsilon} -> [y, mean, variance (biased)]
- *  - BN_TRAIN_GRAD {dy, x, gamma, mean, variance} attrs {epsilon} -> [dx, dgamma, dbeta]
+ *  - BN_TRAIN      {x, gamma, beta} attrs {epsilon, relu?} -> [y, mean, variance (biased)]
+ *                  (relu: true applies the ReLU in the affine pass; see fused-step.ts BN_TRAIN_RELU)
+ *  - BN_TRAIN_GRAD {dy, x, gamma, mean, variance, y?} attrs {epsilon} -> [dx, dgamma, dbeta]
+ *                  (y: a following ReLU's output; dy is then taken as y > 0 ? dy : 0, in the same passes)
  *  - RELU {x} -> y;  RELU_GRAD {dy, y} -> dx = y > 0 ? dy : 0
  *  - SHORTCUT_A {x} attrs {outChannels, stride} -> x[:, ::s, ::s, :] zero-padded in channels
  *    (split evenly before / after);  SHORTCUT_A_GRAD {dy} attrs {inShape, stride} -> dx
@@ -43,7 +45,7 @@ function useSimd(c: number): boolean {
  * Per-channel totals over rows of C: s = sum (a - shA), q = sum (a - shA)(b - shB), in float64.
  */
 function channelSums(
-  backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, shA: Float64Array, shB: Float64Array,
+  backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, shA: Float64Array, shB: Float64Array, mask?: TensorInfo,
 ): { s: Float64Array; q: Float64Array } {
   const c = a.shape[a.shape.length - 1];
   const m = sizeOf(a.shape) / c;
@@ -54,15 +56,17 @@ function channelSums(
     scratchF64(backend, rt, TOTALS, 2 * c).fill(0);
     const sh = scratchF32(backend, rt, SHIFTS, 2 * c);
     for (let k = 0; k < c; k++) { sh[k] = shA[k]; sh[c + k] = shB[k]; }
-    rt.simd.sums(c, off(backend, a), off(backend, b), m, rt.scratch + TOTALS, rt.scratch + SHIFTS);
+    if (mask) rt.simd.sumsMasked(c, off(backend, a), off(backend, mask), off(backend, b), m, rt.scratch + TOTALS, rt.scratch + SHIFTS);
+    else rt.simd.sums(c, off(backend, a), off(backend, b), m, rt.scratch + TOTALS, rt.scratch + SHIFTS);
     const tot = scratchF64(backend, rt, TOTALS, 2 * c);
     for (let k = 0; k < c; k++) { s[k] = tot[k]; q[k] = tot[c + k]; }
   } else {
     const av = f32(backend, a);
     const bv = f32(backend, b);
+    const mv = mask ? f32(backend, mask) : null;
     for (let i = 0; i < m * c; i += c) {
       for (let k = 0; k < c; k++) {
-        const u = av[i + k] - shA[k];
+        const u = (mv === null || mv[i + k] > 0 ? av[i + k] : 0) - shA[k];
         s[k] += u;
         q[k] += u * (bv[i + k] - shB[k]);
       }
@@ -71,19 +75,24 @@ function channelSums(
   return { s, q };
 }
 
-/** y = x * A[c] + B[c] (+ relu). */
-function channelAffine(backend: WasmBackendLike, x: TensorInfo, y: TensorInfo, A: Float64Array, B: Float64Array): void {
+/** y = x * A[c] + B[c], with `relu` max(., 0). */
+function channelAffine(backend: WasmBackendLike, x: TensorInfo, y: TensorInfo, A: Float64Array, B: Float64Array, relu: boolean): void {
   const c = x.shape[x.shape.length - 1];
   const m = sizeOf(x.shape) / c;
   if (useSimd(c)) {
     const rt = runtimeFor(backend);
     const p = scratchF32(backend, rt, PARAMS, 2 * c);
     for (let k = 0; k < c; k++) { p[k] = A[k]; p[c + k] = B[k]; }
-    rt.simd.affine(c, false, off(backend, x), off(backend, y), m, rt.scratch + PARAMS);
+    rt.simd.affine(c, relu, off(backend, x), off(backend, y), m, rt.scratch + PARAMS);
   } else {
     const xv = f32(backend, x);
     const yv = f32(backend, y);
-    for (let i = 0; i < m * c; i += c) for (let k = 0; k < c; k++) yv[i + k] = xv[i + k] * A[k] + B[k];
+    for (let i = 0; i < m * c; i += c) {
+      for (let k = 0; k < c; k++) {
+        const v = xv[i + k] * A[k] + B[k];
+        yv[i + k] = relu && v < 0 ? 0 : v;
+      }
+    }
   }
 }
 
@@ -129,7 +138,7 @@ function bnTrain(args: Args): TensorInfo[] {
     A[k] = g[k] * inv;
     B[k] = bt[k] - mean[k] * A[k];
   }
-  channelAffine(backend, x, y, A, B);
+  channelAffine(backend, x, y, A, B, args.attrs?.relu === true);
   f32(backend, meanT).set(mean);
   f32(backend, varT).set(variance);
   return [y, meanT, varT];
@@ -137,7 +146,8 @@ function bnTrain(args: Args): TensorInfo[] {
 
 function bnTrainGrad(args: Args): TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
-  const { dy, x, gamma, mean, variance } = args.inputs;
+  // y (optional): the ReLU's output when the batch norm was followed by one (BN_TRAIN_RELU): dy masked by y > 0
+  const { dy, x, gamma, mean, variance, y } = args.inputs;
   const eps = Number(args.attrs?.epsilon ?? 1e-5);
   const c = x.shape[x.shape.length - 1];
   const m = sizeOf(x.shape) / c;
@@ -147,7 +157,7 @@ function bnTrainGrad(args: Args): TensorInfo[] {
   const mv = Float64Array.from(f32(backend, mean));
   const vv = f32(backend, variance);
   const g = f32(backend, gamma);
-  const { s, q } = channelSums(backend, dy, x, new Float64Array(c), mv);
+  const { s, q } = channelSums(backend, dy, x, new Float64Array(c), mv, y);
   // dgamma, dbeta: this replica's share (the trainer sums the gradients); dx: whole-batch totals
   const col = getCollective();
   const whole = col !== null && col.size > 1 ? col.sumTotals(m, s, q) : { count: m, a: s, b: q };
@@ -172,13 +182,15 @@ function bnTrainGrad(args: Args): TensorInfo[] {
     const rt = runtimeFor(backend);
     const p = scratchF32(backend, rt, PARAMS, 3 * c);
     for (let k = 0; k < c; k++) { p[k] = A[k]; p[c + k] = B[k]; p[2 * c + k] = K[k]; }
-    rt.simd.bnBackward(c, off(backend, dy), off(backend, x), off(backend, dx), m, rt.scratch + PARAMS);
+    if (y) rt.simd.bnBackwardMasked(c, off(backend, dy), off(backend, y), off(backend, x), off(backend, dx), m, rt.scratch + PARAMS);
+    else rt.simd.bnBackward(c, off(backend, dy), off(backend, x), off(backend, dx), m, rt.scratch + PARAMS);
   } else {
     const dyv = f32(backend, dy);
     const xv = f32(backend, x);
     const dxv = f32(backend, dx);
+    const yv = y ? f32(backend, y) : null;
     for (let i = 0; i < m * c; i += c) {
-      for (let k = 0; k < c; k++) dxv[i + k] = dyv[i + k] * A[k] + xv[i + k] * B[k] + K[k];
+      for (let k = 0; k < c; k++) dxv[i + k] = (yv === null || yv[i + k] > 0 ? dyv[i + k] : 0) * A[k] + xv[i + k] * B[k] + K[k];
     }
   }
   f32(backend, dg).set(dgv);

@@ -53,16 +53,20 @@ function addToF64(f: FnBuilder, ptr: number, byteOff: number, acc: number): void
 /**
  * sums(a, b, M, out, shifts): with u = a - shiftA[c], w = b - shiftB[c]:
  * out (f64) [0, C) += sum_p u[p, c]; [C, 2C) += sum_p u[p,c] * w[p,c]. Rows of C floats, M rows;
- * shifts = [shiftA (C floats), shiftB (C floats)].
+ * shifts = [shiftA (C floats), shiftB (C floats)]. masked (an extra argument, mask: rows like a):
+ * a taken as mask > 0 ? a : 0 (a ReLU's gradient folded in).
  */
-function genSums(c: number, name: string): FnBuilder {
+function genSums(c: number, name: string, masked = false): FnBuilder {
   const V = c / 4;
-  const f = new FnBuilder(name, [I32, I32, I32, I32, I32]);
-  const [a, b, m, out, shifts] = [0, 1, 2, 3, 4];
+  const f = new FnBuilder(name, masked ? [I32, I32, I32, I32, I32, I32] : [I32, I32, I32, I32, I32]);
+  const [a, b, m, out, shifts, mask] = [0, 1, 2, 3, 4, 5];
   const p = f.local(I32);
   const blockEnd = f.local(I32);
   const pa = f.local(I32);
   const pb = f.local(I32);
+  const pm = f.local(I32);
+  const zero = f.local(V128);
+  f.v128Zero().set(zero);
   const s: number[] = [];
   const q: number[] = [];
   for (let v = 0; v < V; v++) { s.push(f.local(V128)); q.push(f.local(V128)); }
@@ -84,13 +88,18 @@ function genSums(c: number, name: string): FnBuilder {
   f.get(p).i32(BLOCK).i32Add().tee(blockEnd).get(m).i32GtS().if_().get(m).set(blockEnd).end();
   f.get(a).get(p).i32(rowBytes).i32Mul().i32Add().set(pa);
   f.get(b).get(p).i32(rowBytes).i32Mul().i32Add().set(pb);
+  if (masked) f.get(mask).get(p).i32(rowBytes).i32Mul().i32Add().set(pm);
   f.loop();
   for (let v = 0; v < V; v++) {
-    f.get(pa).v128Load(16 * v).get(sa[v]).f32x4Sub().tee(x).get(s[v]).f32x4Add().set(s[v]);
+    f.get(pa).v128Load(16 * v);
+    // masked: a = mask > 0 ? a : 0, the ReLU gradient's select (bitwise and with the comparison)
+    if (masked) f.get(pm).v128Load(16 * v).get(zero).f32x4Gt().v128And();
+    f.get(sa[v]).f32x4Sub().tee(x).get(s[v]).f32x4Add().set(s[v]);
     f.get(x).get(pb).v128Load(16 * v).get(sb[v]).f32x4Sub().f32x4Mul().get(q[v]).f32x4Add().set(q[v]);
   }
   f.get(pa).i32(rowBytes).i32Add().set(pa);
   f.get(pb).i32(rowBytes).i32Add().set(pb);
+  if (masked) f.get(pm).i32(rowBytes).i32Add().set(pm);
   f.get(p).i32(1).i32Add().tee(p).get(blockEnd).i32LtS().brIf(0);
   f.end();
   for (let v = 0; v < V; v++) {
@@ -134,13 +143,18 @@ function genAffine(c: number, relu: boolean, name: string): FnBuilder {
   return f;
 }
 
-/** bnBackward(dy, x, dx, M, params): dx = dy * params[c] + x * params[C+c] + params[2C+c]. */
-function genBnBackward(c: number, name: string): FnBuilder {
+/**
+ * bnBackward(dy, x, dx, M, params): dx = dy * params[c] + x * params[C+c] + params[2C+c]; masked
+ * (an extra argument, mask): dy taken as mask > 0 ? dy : 0 (a ReLU's gradient folded in).
+ */
+function genBnBackward(c: number, name: string, masked = false): FnBuilder {
   const V = c / 4;
-  const f = new FnBuilder(name, [I32, I32, I32, I32, I32]);
-  const [dy, x, dx, m, prm] = [0, 1, 2, 3, 4];
+  const f = new FnBuilder(name, masked ? [I32, I32, I32, I32, I32, I32] : [I32, I32, I32, I32, I32]);
+  const [dy, x, dx, m, prm, mask] = [0, 1, 2, 3, 4, 5];
   const p = f.local(I32);
   const off = f.local(I32);
+  const zero = f.local(V128);
+  f.v128Zero().set(zero);
   const A: number[] = [];
   const B: number[] = [];
   const K: number[] = [];
@@ -154,7 +168,9 @@ function genBnBackward(c: number, name: string): FnBuilder {
   f.forRange(p, { c: 0 }, m, 1, () => {
     for (let v = 0; v < V; v++) {
       f.get(dx).get(off).i32Add();
-      f.get(dy).get(off).i32Add().v128Load(16 * v).get(A[v]).f32x4Mul();
+      f.get(dy).get(off).i32Add().v128Load(16 * v);
+      if (masked) f.get(mask).get(off).i32Add().v128Load(16 * v).get(zero).f32x4Gt().v128And();
+      f.get(A[v]).f32x4Mul();
       f.get(x).get(off).i32Add().v128Load(16 * v).get(B[v]).f32x4Mul().f32x4Add();
       f.get(K[v]).f32x4Add();
       f.v128Store(16 * v);
@@ -164,10 +180,15 @@ function genBnBackward(c: number, name: string): FnBuilder {
   return f;
 }
 
-/** reluGrad(dy, y, dx, n16): dx = y > 0 ? dy : 0 over n16 groups of 16 floats. */
-function genReluGrad(): FnBuilder {
-  const f = new FnBuilder('reluGrad', [I32, I32, I32, I32]);
-  const [dy, y, dx, n] = [0, 1, 2, 3];
+/**
+ * An element-wise kernel name(in_0, ..., in_{k-1}, out, n16) over n16 groups of 16 floats, 4 vectors
+ * per iteration: `body(f, load, zero)` leaves the output vector on the stack, `load(j)` pushes the
+ * current vector of input j, `zero` is a local holding 0.
+ */
+function genElementwise16(name: string, inputs: number, body: (f: FnBuilder, load: (j: number) => FnBuilder, zero: number) => void): FnBuilder {
+  const f = new FnBuilder(name, Array<typeof I32>(inputs + 2).fill(I32));
+  const out = inputs;
+  const n = inputs + 1;
   const i = f.local(I32);
   const off = f.local(I32);
   const zero = f.local(V128);
@@ -175,34 +196,34 @@ function genReluGrad(): FnBuilder {
   f.i32(0).set(off);
   f.forRange(i, { c: 0 }, n, 1, () => {
     for (let u = 0; u < 4; u++) {
-      f.get(dx).get(off).i32Add();
-      f.get(dy).get(off).i32Add().v128Load(16 * u);
-      f.get(y).get(off).i32Add().v128Load(16 * u).get(zero).f32x4Gt();
-      f.v128And().v128Store(16 * u);
+      f.get(out).get(off).i32Add();
+      body(f, (j) => f.get(j).get(off).i32Add().v128Load(16 * u), zero);
+      f.v128Store(16 * u);
     }
     f.get(off).i32(64).i32Add().set(off);
   });
   return f;
 }
 
+/** reluGrad(dy, y, dx, n16): dx = y > 0 ? dy : 0 over n16 groups of 16 floats. */
+function genReluGrad(): FnBuilder {
+  return genElementwise16('reluGrad', 2, (f, load, zero) => {
+    load(0);
+    load(1).get(zero).f32x4Gt().v128And();
+  });
+}
+
 /** relu(x, y, n16): y = max(x, 0) over n16 groups of 16 floats. */
 function genRelu(): FnBuilder {
-  const f = new FnBuilder('relu', [I32, I32, I32]);
-  const [x, y, n] = [0, 1, 2];
-  const i = f.local(I32);
-  const off = f.local(I32);
-  const zero = f.local(V128);
-  f.v128Zero().set(zero);
-  f.i32(0).set(off);
-  f.forRange(i, { c: 0 }, n, 1, () => {
-    for (let u = 0; u < 4; u++) {
-      f.get(y).get(off).i32Add();
-      f.get(x).get(off).i32Add().v128Load(16 * u).get(zero).f32x4PMax();
-      f.v128Store(16 * u);
-    }
-    f.get(off).i32(64).i32Add().set(off);
+  return genElementwise16('relu', 1, (f, load, zero) => { load(0).get(zero).f32x4PMax(); });
+}
+
+/** addRelu(a, b, y, n16): y = max(a + b, 0) over n16 groups of 16 floats (the residual add and its ReLU in one pass). */
+function genAddRelu(): FnBuilder {
+  return genElementwise16('addRelu', 2, (f, load, zero) => {
+    load(0);
+    load(1).f32x4Add().get(zero).f32x4PMax();
   });
-  return f;
 }
 
 /**
@@ -440,8 +461,12 @@ export interface SimdKernels {
   sums(c: number, a: number, b: number, rows: number, out: number, shifts: number): void;
   affine(c: number, relu: boolean, x: number, y: number, rows: number, params: number): void;
   bnBackward(c: number, dy: number, x: number, dx: number, rows: number, params: number): void;
+  /** sums / bnBackward with a (dy) masked by mask > 0 (mask: rows of C floats, the ReLU's output). */
+  sumsMasked(c: number, a: number, mask: number, b: number, rows: number, out: number, shifts: number): void;
+  bnBackwardMasked(c: number, dy: number, mask: number, x: number, dx: number, rows: number, params: number): void;
   reluGrad(dy: number, y: number, dx: number, count: number): void;
   relu(x: number, y: number, count: number): void;
+  addRelu(a: number, b: number, y: number, count: number): void;
   toCHWN(x: number, xt: number, n: number, p: number, c: number): void;
   rowCopy(src: number, dst: number, rows: number, srcStride: number, dstStride: number, n16: number): void;
 }
@@ -449,12 +474,14 @@ export interface SimdKernels {
 /** Compiles the kernels against `memory` (the wasm backend's heap). */
 export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
   const perC = new Map<string, Exports>();
-  const fixed = instantiate([genReluGrad(), genRelu(), genToCHWN(), genRowCopy()], memory);
+  const fixed = instantiate([genReluGrad(), genRelu(), genAddRelu(), genToCHWN(), genRowCopy()], memory);
   const forC = (c: number, kind: string): Exports => {
     const key = `${kind}:${c}:${fmaEnabled()}`;
     let e = perC.get(key);
     if (e === undefined) {
       const fn = kind === 'sums' ? genSums(c, 'k')
+        : kind === 'sumsMasked' ? genSums(c, 'k', true)
+          : kind === 'bnBackwardMasked' ? genBnBackward(c, 'k', true)
         : kind === 'affine' ? genAffine(c, false, 'k')
           : kind === 'affineRelu' ? genAffine(c, true, 'k')
             : kind.startsWith('dw') ? genDwTap(c, Number(kind.slice(2)))
@@ -480,8 +507,11 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
     sums: (c, a, b, rows, out, shifts) => { forC(c, 'sums').k(a, b, rows, out, shifts); },
     affine: (c, relu, x, y, rows, params) => { forC(c, relu ? 'affineRelu' : 'affine').k(x, y, rows, params); },
     bnBackward: (c, dy, x, dx, rows, params) => { forC(c, 'bnBackward').k(dy, x, dx, rows, params); },
+    sumsMasked: (c, a, mask, b, rows, out, shifts) => { forC(c, 'sumsMasked').k(a, b, rows, out, shifts, mask); },
+    bnBackwardMasked: (c, dy, mask, x, dx, rows, params) => { forC(c, 'bnBackwardMasked').k(dy, x, dx, rows, params, mask); },
     reluGrad: (dy, y, dx, count) => { fixed.reluGrad(dy, y, dx, count); },
     relu: (x, y, count) => { fixed.relu(x, y, count); },
+    addRelu: (a, b, y, count) => { fixed.addRelu(a, b, y, count); },
     toCHWN: (x, xt, n, p, c) => { fixed.toCHWN(x, xt, n, p, c); },
     rowCopy: (src, dst, rows, ss, ds, n16) => { fixed.rowCopy(src, dst, rows, ss, ds, n16); },
   };
