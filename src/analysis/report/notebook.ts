@@ -1,10 +1,10 @@
 /**
- * Notebook helpers of the analysis notebooks: a smaller offline plotly.js injection (gzip, about
- * 2.7 MB of output instead of 11 MB) and a live validation-accuracy chart for training cells.
+ * Notebook helpers of the analysis notebooks: the offline plotly.js injection (gzip, about
+ * 1.9 MB of output) and a live validation-accuracy chart for training cells.
  */
-import * as zlib from 'node:zlib';
-import { figureNotebookHtml, initNotebookPlotly, notebookPlotlyInjected, setNotebookDisplay, type ShowFigureOptions } from '../charts/notebook';
-import { escapeHtml, plotlyJsSource, plotlyJsVersion } from '../charts/html';
+import * as crypto from 'node:crypto';
+import { figureBundle, figureNotebookHtml, initNotebookPlotly, notebookPlotlyInjected, sendBundle, setNotebookDisplay, type MimeBundle, type ShowFigureOptions } from '../charts/notebook';
+import { compressedPlotlyLoaderHtml, escapeHtml } from '../charts/html';
 import { armColors, orderArms } from '../charts/colors';
 import type { PlotlyFigure, PlotlyTrace } from '../charts/types';
 import type { RunConfig } from '../../train/config';
@@ -29,32 +29,12 @@ function tslab(): Tslab {
   }
 }
 
-let gzB64: string | undefined;
-
 /**
- * HTML that defines `window.Plotly` offline from a gzip-compressed, base64-encoded copy of
- * node_modules/plotly.js-dist/plotly.js, unpacked in the browser with `DecompressionStream`
- * (Chrome 80+, Firefox 113+, Safari 16.4+). About 2.7 MB instead of 11 MB.
+ * HTML that defines `window.Plotly` offline from a gzip-compressed, base64-encoded copy of the
+ * minified plotly.js (charts/html.ts {@link compressedPlotlyLoaderHtml}, about 1.9 MB of output).
  */
 export function compressedPlotlyHtml(): string {
-  if (!gzB64) gzB64 = zlib.gzipSync(Buffer.from(plotlyJsSource(), 'utf8'), { level: 9 }).toString('base64');
-  return (
-    '<script type="text/javascript">\n' +
-    '(function () {\n' +
-    "  if (typeof window.Plotly !== 'undefined' || window.__wsPlotlyLoading) return;\n" +
-    "  if (typeof DecompressionStream === 'undefined') { console.error('plotly.js: this browser lacks DecompressionStream'); return; }\n" +
-    '  window.__wsPlotlyLoading = true;\n' +
-    `  var b64 = "${gzB64}";\n` +
-    '  var bin = atob(b64); var bytes = new Uint8Array(bin.length);\n' +
-    '  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);\n' +
-    "  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function (src) {\n" +
-    "    var s = document.createElement('script'); s.type = 'text/javascript'; s.text = src; document.head.appendChild(s);\n" +
-    '    window.__wsPlotlyLoading = false;\n' +
-    "  }, function (e) { window.__wsPlotlyLoading = false; console.error('plotly.js could not be unpacked', e); });\n" +
-    '})();\n' +
-    '</script>\n' +
-    `<div style="font-size:11px;color:#888">plotly.js ${plotlyJsVersion()} loaded (offline, gzip-compressed from node_modules)</div>`
-  );
+  return compressedPlotlyLoaderHtml();
 }
 
 /**
@@ -84,24 +64,35 @@ export interface LiveValidationChartOptions {
   height?: number;
   /** Arm order (default: natural order of the names). */
   arms?: string[];
-  /** Output to update in place (default: a new tslab display, `tslab.newDisplay()`). */
+  /** Output to update in place (default: a new output of this cell, updated with update_display_data). */
   display?: { html(s: string): void };
+}
+
+/** One output of the running cell, replaced in place by later calls (Jupyter display_id). */
+function cellOutput(): { html(s: string): void; bundle(b: MimeBundle): void } {
+  const id = crypto.randomBytes(16).toString('hex');
+  let sent = false;
+  const send = (b: MimeBundle) => {
+    sendBundle(b, id, sent);
+    sent = true;
+  };
+  return { html: (h) => send({ 'text/html': h }), bundle: send };
 }
 
 /**
  * A validation-accuracy-per-epoch chart for a training cell: pass {@link LiveValidationChart.onEpoch}
- * as `runProtocol`'s `onEpoch`. tslab's `newDisplay()` sends `update_display_data`, so the chart is
+ * as `runProtocol`'s `onEpoch`. its output is replaced with `update_display_data` (one display_id), so the chart is
  * redrawn in place in one output (Jupyter front ends and nbclient keep the last state).
  */
 export class LiveValidationChart {
   private readonly points = new Map<string, { arm: string; seed: number; x: number[]; y: number[] }>();
-  private readonly display: { html(s: string): void };
+  private readonly display: { html(s: string): void; bundle?(b: MimeBundle): void };
   private count = 0;
   private readonly every: number;
 
   constructor(private readonly opts: LiveValidationChartOptions = {}) {
     this.every = Math.max(1, Math.floor(opts.every ?? 1));
-    this.display = opts.display ?? tslab().newDisplay();
+    this.display = opts.display ?? cellOutput();
   }
 
   /** Adds an epoch (a `runProtocol` onEpoch callback); redraws every `every` records. */
@@ -113,7 +104,7 @@ export class LiveValidationChart {
     }
     p.x.push(record.epoch);
     p.y.push(+(record.validationAccuracy * 100).toFixed(3));
-    if (++this.count % this.every === 0) this.render();
+    if (++this.count % this.every === 0) this.draw({ staticPng: false });
   };
 
   /** Epoch records received so far. */
@@ -121,23 +112,27 @@ export class LiveValidationChart {
     return this.count;
   }
 
-  /** The current figure: one line per run, coloured by arm. */
+  /**
+   * The current figure: one line per run (seed), coloured by arm; with up to 12 runs each seed has
+   * its legend entry under its arm's group title, with more one entry per arm names the count.
+   */
   figure(): PlotlyFigure {
     const arms = orderArms([...this.points.values()].map((p) => p.arm), this.opts.arms);
     const colors = armColors(arms);
     const data: PlotlyTrace[] = [];
-    const shown = new Set<string>();
+    const each = this.points.size <= 12;
     let maxEpoch = 1;
     for (const arm of arms) {
-      for (const p of [...this.points.values()].filter((q) => q.arm === arm).sort((a, b) => a.seed - b.seed)) {
+      const runs = [...this.points.values()].filter((q) => q.arm === arm).sort((a, b) => a.seed - b.seed);
+      runs.forEach((p, k) => {
         maxEpoch = Math.max(maxEpoch, ...p.x);
         data.push({
-          type: 'scatter', mode: 'lines+markers', name: `${arm}`, legendgroup: arm, showlegend: !shown.has(arm),
+          type: 'scatter', mode: 'lines+markers', name: each ? `${arm} seed ${p.seed}` : `${arm} (${runs.length} seeds)`,
+          legendgroup: arm, showlegend: each || k === 0, ...(each ? { legendgrouptitle: { text: arm } } : {}),
           x: p.x, y: p.y, line: { color: colors[arm], width: 1.5 }, marker: { size: 5 },
           hovertemplate: `${arm} seed ${p.seed}<br>epoch %{x}<br>val acc %{y:.2f}%<extra></extra>`,
         });
-        shown.add(arm);
-      }
+      });
     }
     if (this.opts.target != null) {
       const t = +(this.opts.target * 100).toFixed(2);
@@ -158,13 +153,22 @@ export class LiveValidationChart {
     };
   }
 
-  /** Redraws the chart now (e.g. at the end of training). */
+  /**
+   * Redraws the chart now, with its static image (call it at the end of training: the epochs'
+   * redraws are interactive only, so that they cost no rendering time).
+   */
   render(opts: ShowFigureOptions = {}): void {
+    this.draw(opts);
+  }
+
+  private draw(opts: ShowFigureOptions): void {
     if (this.points.size === 0) {
       this.display.html('<div style="color:#888">waiting for the first epoch…</div>');
       return;
     }
-    this.display.html(figureNotebookHtml(this.figure(), { height: this.opts.height ?? 420, ...opts }));
+    const o = { height: this.opts.height ?? 420, ...opts };
+    if (this.display.bundle) this.display.bundle(figureBundle(this.figure(), o));
+    else this.display.html(figureNotebookHtml(this.figure(), { ...o, staticPng: o.staticPng ?? false }));
   }
 }
 
