@@ -184,35 +184,63 @@ export interface FrameLike {
   index: Array<string | number>;
 }
 
-function cellText(v: unknown, digits: number): string {
+function cellText(v: unknown, digits: number, unit: '' | '%' | 'pp' = ''): string {
   if (v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) return '–';
+  if (typeof v === 'number' && unit) return `${(100 * v).toFixed(2)}${unit === '%' ? '%' : ' pp'}`;
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(+v.toPrecision(digits));
   return String(v);
 }
 
+/** Columns shown in percent (the frames hold fractions): names with "accuracy" or "error", any case. */
+const PERCENT_COLUMN = /accuracy|error/i;
+/** Value columns of a comparison frame (comparisonFrame): in % (means) or pp (differences) on rows whose measure is an error or accuracy. */
+const COMPARISON_COLUMNS: Record<string, '%' | 'pp'> = { meanA: '%', meanB: '%', difference: 'pp', ciLower: 'pp', ciUpper: 'pp', detectableDifference: 'pp' };
+
+/** Options of {@link frameHtml} and {@link showFrame}. */
+export interface FrameHtmlOptions {
+  /** Significant digits of numbers not shown in percent (default 4). */
+  digits?: number;
+  /** Rows shown (default 60). */
+  maxRows?: number;
+  caption?: string;
+  /** Show accuracies and errors (fractions) in percent, as the report does (default true). */
+  percent?: boolean;
+}
+
 /**
  * An HTML table of a danfo DataFrame (numbers to `digits` significant digits, NaN as "–"), which
- * reads better in a notebook than `df.print()`'s fixed-width console table.
+ * reads better in a notebook than `df.print()`'s fixed-width console table. Accuracies and errors
+ * are shown in percent as in the report and the write-up (the frame keeps its fractions): columns
+ * whose name has "accuracy" or "error" (e.g. finalTestError, validationAccuracy,
+ * finalTestError_mean), and in a comparison frame (a `measure` column) the means (%) and
+ * differences (pp) of rows whose measure is a test error or accuracy.
  */
-export function frameHtml(df: FrameLike, opts: { digits?: number; maxRows?: number; caption?: string } = {}): string {
+export function frameHtml(df: FrameLike, opts: FrameHtmlOptions = {}): string {
   const digits = opts.digits ?? 4;
   const maxRows = opts.maxRows ?? 60;
+  const percent = opts.percent ?? true;
   const rows = (df.values as unknown[]).map((r) => (Array.isArray(r) ? r : [r]));
   const shown = rows.slice(0, maxRows);
+  const measureAt = df.columns.indexOf('measure');
+  const unitOf = (row: unknown[], col: string): '' | '%' | 'pp' => {
+    if (!percent) return '';
+    if (measureAt >= 0) return PERCENT_COLUMN.test(String(row[measureAt] ?? '')) ? COMPARISON_COLUMNS[col] ?? '' : '';
+    return PERCENT_COLUMN.test(col) ? '%' : '';
+  };
   const th = (s: string) => `<th style="text-align:left">${escapeHtml(s)}</th>`;
-  const td = (v: unknown) => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${escapeHtml(cellText(v, digits))}</td>`;
+  const td = (v: unknown, unit: '' | '%' | 'pp' = '') => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${escapeHtml(cellText(v, digits, unit))}</td>`;
   return [
     '<table class="ws-frame">',
     opts.caption ? `<caption style="text-align:left">${escapeHtml(opts.caption)}</caption>` : '',
     `<thead><tr>${th('')}${df.columns.map(th).join('')}</tr></thead>`,
     '<tbody>',
-    ...shown.map((r, i) => `<tr>${td(df.index[i])}${r.map(td).join('')}</tr>`),
+    ...shown.map((r, i) => `<tr>${td(df.index[i])}${r.map((v, k) => td(v, unitOf(r, df.columns[k]))).join('')}</tr>`),
     '</tbody></table>',
     rows.length > maxRows ? `<div style="color:#888">${rows.length - maxRows} more rows not shown</div>` : '',
   ].join('\n');
 }
 
 /** Displays a danfo DataFrame as an HTML table in the notebook (see {@link frameHtml}). */
-export function showFrame(df: FrameLike, opts: { digits?: number; maxRows?: number; caption?: string } = {}): void {
+export function showFrame(df: FrameLike, opts: FrameHtmlOptions = {}): void {
   tslab().display.html(frameHtml(df, opts));
 }
