@@ -149,7 +149,8 @@ export function figureSummary(fig: PlotlyFigure): string {
  * HTML of one inline figure: a div plus a small script that draws it with
  * `window.Plotly.newPlot`. The script waits (polling up to 15 s) until both plotly.js is loaded and
  * the div is attached to the document (the classic notebook runs output scripts before inserting
- * the output), then shows a message in the div if plotly.js never appeared.
+ * the output), then shows a message in the div if plotly.js never appeared. With `staticPng` the
+ * div holds that picture until the chart replaces it (where scripts do not run, it stays).
  */
 export function figureNotebookHtml(given: PlotlyFigure, opts: ShowFigureOptions = {}): string {
   const id = `ws-plotly-${crypto.randomBytes(8).toString('hex')}`;
@@ -169,7 +170,12 @@ export function figureNotebookHtml(given: PlotlyFigure, opts: ShowFigureOptions 
     '  var tries = 0;\n' +
     '  function attempt() {\n' +
     '    var el = document.getElementById(id);\n' +
-    '    if (el && window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, fig.config); return; }\n' +
+    '    if (el && window.Plotly) {\n' +
+    "      var img = el.querySelector('img.ws-static-figure'); if (img) el.removeChild(img);\n" +
+    "      el.style.height = fig.layout.height + 'px';\n" +
+    '      window.Plotly.newPlot(el, fig.data, fig.layout, fig.config);\n' +
+    '      return;\n' +
+    '    }\n' +
     '    if (++tries > 150) {\n' +
     "      if (el) el.insertAdjacentHTML('beforeend', '<pre style=\"color:#a00\">plotly.js is not loaded in this page: run initNotebookPlotly({ force: true }) or restart the kernel and run all cells.</pre>');\n" +
     '      return;\n' +

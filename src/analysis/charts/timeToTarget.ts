@@ -90,6 +90,8 @@ export interface TimeToTargetFigureOptions extends CommonFigureOptions {
   boxIncludesCensored?: boolean;
   /** Total jitter width of the points in arm-position units (default 0.3). */
   jitter?: number;
+  /** Fewest box values for an arm's box (default {@link MIN_BOX_RUNS}); arms with fewer show points only. */
+  minBoxRuns?: number;
 }
 
 /**
@@ -122,6 +124,7 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
   const includeCensored = opts.boxIncludesCensored ?? false;
   const noBox: string[] = [];
   const fewBox: string[] = [];
+  const minBox = Math.max(1, opts.minBoxRuns ?? MIN_BOX_RUNS);
 
   arms.forEach((arm, i) => {
     const color = colors[arm];
@@ -130,8 +133,8 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     const censored = armPoints.filter((p) => !p.reached);
     const boxValues = (includeCensored ? armPoints : reached).map((p) => p.time);
     if (boxValues.length === 0 && armPoints.length > 0) noBox.push(arm);
-    else if (boxValues.length > 0 && boxValues.length < MIN_BOX_RUNS) fewBox.push(arm);
-    if (boxValues.length >= MIN_BOX_RUNS) {
+    else if (boxValues.length > 0 && boxValues.length < minBox) fewBox.push(arm);
+    if (boxValues.length >= minBox) {
       const s = boxStats(boxValues);
       data.push({
         type: 'box',
@@ -189,9 +192,9 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     const boxes = includeCensored && nCensored > 0
       ? 'box: quartiles and 1.5 IQR whiskers over all runs, censoring times counted as if measured (the upper part is a lower bound)'
       : `box: quartiles and 1.5 IQR whiskers of the runs that reached ${targetText} (filled points, ${nReached} in all)`;
-    const few = fewBox.length ? `points only for ${fewBox.join(', ')} (fewer than ${MIN_BOX_RUNS} runs)` : '';
+    const few = fewBox.length ? `points only for ${fewBox.join(', ')} (fewer than ${minBox} runs)` : '';
     const noBoxes = !data.some((t) => t.type === 'box');
-    lines.push(noBoxes ? `filled points: the ${nReached} run${nReached === 1 ? '' : 's'} that reached ${targetText}; no boxes (fewer than ${MIN_BOX_RUNS} runs per arm)` : few ? `${boxes}; ${few}` : boxes);
+    lines.push(noBoxes ? `filled points: the ${nReached} run${nReached === 1 ? '' : 's'} that reached ${targetText}; no boxes (fewer than ${minBox} runs per arm)` : few ? `${boxes}; ${few}` : boxes);
     lines.push(censoredText + (includeCensored || nCensored === 0 || noBoxes ? '' : ', not in the boxes') +
       (noBox.length ? `; no box for ${noBox.join(', ')} (all ${noBox.length === 1 ? 'its' : 'their'} runs censored)` : ''));
   }

@@ -68,6 +68,9 @@ export interface LiveValidationChartOptions {
   display?: { html(s: string): void };
 }
 
+/** Line dashes of an arm's seeds in the live chart (up to 12 runs: each seed its own legend entry). */
+const DASHES = ['solid', 'dot', 'dash', 'longdash', 'dashdot', 'longdashdot'];
+
 /** One output of the running cell, replaced in place by later calls (Jupyter display_id). */
 function cellOutput(): { html(s: string): void; bundle(b: MimeBundle): void } {
   const id = crypto.randomBytes(16).toString('hex');
@@ -114,7 +117,7 @@ export class LiveValidationChart {
 
   /**
    * The current figure: one line per run (seed), coloured by arm; with up to 12 runs each seed has
-   * its legend entry under its arm's group title, with more one entry per arm names the count.
+   * its own dash and legend entry, with more one entry per arm names the count.
    */
   figure(): PlotlyFigure {
     const arms = orderArms([...this.points.values()].map((p) => p.arm), this.opts.arms);
@@ -128,8 +131,8 @@ export class LiveValidationChart {
         maxEpoch = Math.max(maxEpoch, ...p.x);
         data.push({
           type: 'scatter', mode: 'lines+markers', name: each ? `${arm} seed ${p.seed}` : `${arm} (${runs.length} seeds)`,
-          legendgroup: arm, showlegend: each || k === 0, ...(each ? { legendgrouptitle: { text: arm } } : {}),
-          x: p.x, y: p.y, line: { color: colors[arm], width: 1.5 }, marker: { size: 5 },
+          legendgroup: arm, showlegend: each || k === 0,
+          x: p.x, y: p.y, line: { color: colors[arm], width: 1.5, dash: each ? DASHES[k % DASHES.length] : 'solid' }, marker: { size: 5 },
           hovertemplate: `${arm} seed ${p.seed}<br>epoch %{x}<br>val acc %{y:.2f}%<extra></extra>`,
         });
       });
@@ -228,14 +231,17 @@ export function frameHtml(df: FrameLike, opts: FrameHtmlOptions = {}): string {
     return PERCENT_COLUMN.test(col) ? '%' : '';
   };
   const th = (s: string) => `<th style="text-align:left">${escapeHtml(s)}</th>`;
-  const td = (v: unknown, unit: '' | '%' | 'pp' = '') => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${escapeHtml(cellText(v, digits, unit))}</td>`;
+  // cells on one line ("cosine-14", "-0.85 pp"); a table wider than the output scrolls in its own box
+  const td = (v: unknown, unit: '' | '%' | 'pp' = '') => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'};white-space:nowrap">${escapeHtml(cellText(v, digits, unit))}</td>`;
   return [
+    '<div class="ws-frame-box" style="overflow-x:auto;max-width:100%">',
     '<table class="ws-frame">',
     opts.caption ? `<caption style="text-align:left">${escapeHtml(opts.caption)}</caption>` : '',
     `<thead><tr>${th('')}${df.columns.map(th).join('')}</tr></thead>`,
     '<tbody>',
     ...shown.map((r, i) => `<tr>${td(df.index[i])}${r.map((v, k) => td(v, unitOf(r, df.columns[k]))).join('')}</tr>`),
     '</tbody></table>',
+    '</div>',
     rows.length > maxRows ? `<div style="color:#888">${rows.length - maxRows} more rows not shown</div>` : '',
   ].join('\n');
 }
