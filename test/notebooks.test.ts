@@ -294,6 +294,49 @@ function pngSize(b64: string): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
+describe('text pairs: an edited pair gives its notebook the cells (scripts/jupyter/pairing.py, used by npm run notebooks)', () => {
+  it('a pair newer than its notebook and different replaces the cells; an older one changes nothing', () => {
+    requireJupyter();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pairing-test-'));
+    try {
+      const nbFile = path.join(tmp, 'nb.ipynb');
+      const pairFile = path.join(tmp, 'nb.ts');
+      fs.copyFileSync(path.join(ROOT, 'notebooks', NOTEBOOKS[0]), nbFile);
+      const edited = fs.readFileSync(path.join(ROOT, 'notebooks', NOTEBOOKS[0].replace(/\.ipynb$/, '.ts')), 'utf8')
+        .replace('// # 01 · Learning-rate schedules', '// # 01 · Edited in the pair') + '\n// %% tags=["added"]\nconsole.log("added in the pair");\n';
+      fs.writeFileSync(pairFile, edited);
+      const sync = () => spawnSync(PY, ['-c', [
+        'import sys, nbformat',
+        `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'jupyter'))})`,
+        'import pairing',
+        'from run_notebooks import new_cell',
+        `p = ${JSON.stringify(nbFile)}`,
+        'nb = nbformat.read(p, as_version=4)',
+        'changed = pairing.sync_from_pair(nb, p, new_cell)',
+        'nbformat.write(nb, p)',
+        'print(changed)',
+      ].join('\n')], { encoding: 'utf8' });
+      // the pair is older: nothing changes
+      fs.utimesSync(pairFile, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+      let r = sync();
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'False');
+      assert.match(joined(readNb(nbFile).cells[0].source), /^# 01 · Learning-rate schedules/);
+      // the pair is newer: the notebook takes its cells
+      fs.utimesSync(pairFile, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+      r = sync();
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'True');
+      const nb = readNb(nbFile);
+      assert.deepEqual(nb.cells.map((c) => ({ cell_type: c.cell_type, tags: c.metadata?.tags ?? [], source: joined(c.source) })), percentCells(edited));
+      assert.match(joined(nb.cells[0].source), /^# 01 · Edited in the pair/);
+      assert.equal(joined(nb.cells[nb.cells.length - 1].source), 'console.log("added in the pair");');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('committed notebooks', () => {
   const nbs = NOTEBOOKS.map((n) => [n, readNb(path.join(ROOT, 'notebooks', n))] as const);
 
