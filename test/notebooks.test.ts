@@ -282,7 +282,7 @@ function percentCells(text: string): Array<{ cell_type: string; source: string; 
 function assertPaired(nb: Notebook, pairFile: string, name: string): void {
   assert.ok(fs.existsSync(pairFile), `${name}: its text pair ${path.basename(pairFile)} exists`);
   const text = fs.readFileSync(pairFile, 'utf8');
-  assert.match(text, /^\/\/ ---\n\/\/ jupyter:\n\/\/ {3}jupytext:\n\/\/ {5}formats: ipynb,ts:percent\n[\s\S]*\/\/ {6}format_name: percent\n[\s\S]*\/\/ {4}name: tslab\n\/\/ ---\n/, `${name}: jupytext header`);
+  assert.match(text, /^\/\/ ---\n\/\/ jupyter:\n\/\/ {3}jupytext:\n\/\/ {5}formats: ipynb,ts:percent\n[\s\S]*\/\/ {7}format_name: percent\n[\s\S]*\/\/ {5}name: tslab\n\/\/ ---\n/, `${name}: jupytext header`);
   const cells = percentCells(text);
   assert.deepEqual(cells, nb.cells.map((c) => ({ cell_type: c.cell_type, tags: c.metadata?.tags ?? [], source: joined(c.source).replace(/\n+$/, '') })), `${name}: pair and notebook cells`);
 }
