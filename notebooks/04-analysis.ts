@@ -197,6 +197,8 @@ ws.showMarkdown(ws.originalStudyMarkdown(analyses));
 // ## Charts
 //
 // `ws.reportFigures` builds every figure of the report for what the store contains, per protocol: the arms' learning-rate schedules, validation accuracy per epoch, time to target (epochs, seconds), Kaplan–Meier curves (epochs, seconds) and final test error.
+//
+// Each chart output also carries a static PNG of itself, rendered by headless Chromium in the kernel (about 10 s for the first chart of a session, a fraction of a second for each later one): it is shown until plotly.js draws the interactive chart, and wherever scripts do not run (this notebook untrusted, GitHub, nbviewer). Time-to-target boxes are drawn only for arms with at least 5 runs that reached the target; with fewer, the runs are points.
 
 // %%
 const figures = ws.reportFigures(runs, epochs);
