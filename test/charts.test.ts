@@ -218,6 +218,15 @@ describe('validationCurvesFigure', () => {
   });
 });
 
+describe('validation curves: legend entries only for what is drawn', () => {
+  it('an arm with one run has no IQR band and no IQR legend entry; an arm with a band has both', () => {
+    const rs = [run({ runId: 'o1', arm: 'one', status: 'completed', epochsCompleted: 2 }), run({ runId: 't1', arm: 'two', status: 'completed', epochsCompleted: 2 }), run({ runId: 't2', arm: 'two', status: 'completed', epochsCompleted: 2 })];
+    const f = validationCurvesFigure([...epochRows('o1', [0.2, 0.3]), ...epochRows('t1', [0.2, 0.3]), ...epochRows('t2', [0.4, 0.5])], rs);
+    assert.equal(trace(f, 'one IQR').showlegend, false);
+    assert.equal(trace(f, 'two IQR').showlegend, true);
+  });
+});
+
 describe('timeToTargetFigure', () => {
   it('converts runs to (time, reached) observations with censoring at epochsCompleted', () => {
     const { points, excluded } = timeToTargetPoints(
