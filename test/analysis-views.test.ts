@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { analyzeResults, armFrame, comparisonFrame, fmt, loadResults, writeReport } from '../src/analysis';
+import { analyzeResults, armFrame, comparisonFrame, fmt, frameHtml, loadResults, runsFrame, writeReport } from '../src/analysis';
 import { openResultsStore, type ResultsStore } from '../src/runs/store';
 import { writeHandRun } from './fixtures/hand-runs';
 import { ROOT, tmpDir } from './helpers';
@@ -130,5 +130,38 @@ describe('CLI text, markdown report and danfo frames render one analysis', () =>
       assert.ok(line.includes(`${fmt(row.kmEpochs, 1)} [`), line);
       assert.match(report.markdown, new RegExp(`\\| ${arm} \\| 5 \\| 4 \\| ${fmt(row.kmEpochs, 1)} \\|`));
     }
+  });
+
+  it('danfo tables show accuracies and errors in percent (the frames keep fractions), differences in pp', async () => {
+    const { runs, epochs } = await loadResults(store);
+    const analyses = analyzeResults(runs, epochs);
+    // two decimals of the value computed here from the raw errors (rounding of a float mean may differ in the last digit's half)
+    const assertPct = (cell: string, expected: number, unit: string, what: string) => {
+      assert.ok(cell.endsWith(unit) && /^-?\d+\.\d\d$/.test(cell.slice(0, -unit.length)), `${what}: ${cell}`);
+      assert.ok(Math.abs(parseFloat(cell) - expected) <= 0.005 + 1e-9, `${what}: ${cell} vs ${expected}`);
+    };
+    const cells = (html: string) => [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]));
+    // per arm: the mean final test error of full-182 by hand, in percent
+    const armRows = cells(frameHtml(armFrame(analyses)));
+    const col = armRows[0].indexOf('testErrorMean');
+    for (const [arm, errors] of Object.entries(FULL)) {
+      const row = armRows.find((r) => r[1] === 'full-182' && r[2] === arm)!;
+      assertPct(row[col], 100 * mean(errors), '%', arm);
+    }
+    // comparisons: test-error rows in % and pp, epochs rows as numbers
+    const cmp = cells(frameHtml(comparisonFrame(analyses)));
+    const h = cmp[0];
+    const te = cmp.find((r) => r[h.indexOf('protocol')] === 'full-182' && r[h.indexOf('measure')] === 'final test error' && r[h.indexOf('armA')] === 'cosine-7' && r[h.indexOf('armB')] === 'step')!;
+    assertPct(te[h.indexOf('meanA')], 100 * mean(FULL['cosine-7']), '%', 'meanA');
+    assertPct(te[h.indexOf('difference')], 100 * (mean(FULL['cosine-7']) - mean(FULL.step)), ' pp', 'difference');
+    const ep = cmp.find((r) => r[h.indexOf('protocol')] === 'race-to-85' && r[h.indexOf('measure')] === 'epochs to target')!;
+    assert.equal(ep[h.indexOf('meanB')], String(+mean([31, 28, 35, 30]).toPrecision(4)));
+    // one row per run: finalTestError in percent; the frame itself holds the fraction
+    const rf = runsFrame(runs);
+    const rr = cells(frameHtml(rf));
+    const fcol = rr[0].indexOf('finalTestError');
+    assert.equal(rr.find((r) => r[rr[0].indexOf('arm')] === 'cosine-14' && r[rr[0].indexOf('seed')] === '0')![fcol], '8.80%');
+    assert.ok((rf.values as number[][]).some((r) => r.some((v) => typeof v === 'number' && Math.abs(v - 0.088) < 1e-9)), 'fractions in the frame');
+    assert.equal(cells(frameHtml(armFrame(analyses), { percent: false })).find((r) => r[2] === 'cosine-14')![col], String(+mean(FULL['cosine-14']).toPrecision(4)));
   });
 });

@@ -218,6 +218,15 @@ describe('validationCurvesFigure', () => {
   });
 });
 
+describe('validation curves: legend entries only for what is drawn', () => {
+  it('an arm with one run has no IQR band and no IQR legend entry; an arm with a band has both', () => {
+    const rs = [run({ runId: 'o1', arm: 'one', status: 'completed', epochsCompleted: 2 }), run({ runId: 't1', arm: 'two', status: 'completed', epochsCompleted: 2 }), run({ runId: 't2', arm: 'two', status: 'completed', epochsCompleted: 2 })];
+    const f = validationCurvesFigure([...epochRows('o1', [0.2, 0.3]), ...epochRows('t1', [0.2, 0.3]), ...epochRows('t2', [0.4, 0.5])], rs);
+    assert.equal(trace(f, 'one IQR').showlegend, false);
+    assert.equal(trace(f, 'two IQR').showlegend, true);
+  });
+});
+
 describe('timeToTargetFigure', () => {
   it('converts runs to (time, reached) observations with censoring at epochsCompleted', () => {
     const { points, excluded } = timeToTargetPoints(
@@ -236,7 +245,7 @@ describe('timeToTargetFigure', () => {
   });
 
   it('by default boxes are over the runs that reached the target; the subtitle counts the censored lower bounds', () => {
-    const fig = timeToTargetFigure(RUNS, { metric: 'epochs' });
+    const fig = timeToTargetFigure(RUNS, { metric: 'epochs', minBoxRuns: 1 });
     // step: reached [30, 32] -> Q1 30.5, median 31, Q3 31.5 (s3, censored at 40, not in the box)
     const stepBox = fig.data.find((d) => d.type === 'box' && d.name === 'step')!;
     near(stepBox.q1, [30.5]);
@@ -249,7 +258,7 @@ describe('timeToTargetFigure', () => {
     const censored = fig.data.filter((d) => (d.meta as { censored?: boolean } | undefined)?.censored === true);
     assert.deepEqual(censored.map((c) => c.y), [[40]]);
     const sub = (fig.layout.title as { subtitle: { text: string } }).subtitle.text;
-    assert.match(sub, /of the 6 runs that reached 85%/);
+    assert.match(sub, /of the runs that reached 85% \(filled points, 6 in all\)/);
     assert.match(sub, /1 censored run \(never reached 85%\) plotted as lower bound .*not in the boxes/);
   });
 
@@ -259,19 +268,32 @@ describe('timeToTargetFigure', () => {
       run({ runId: 'x1', arm: 'step', status: 'censored', epochsCompleted: 40 }),
       run({ runId: 'x2', arm: 'step', status: 'censored', epochsCompleted: 40 }),
     ];
-    const fig = timeToTargetFigure(rs);
+    const fig = timeToTargetFigure(rs, { minBoxRuns: 1 });
     assert.deepEqual(fig.data.filter((d) => d.type === 'box').map((d) => d.name), ['cosine']);
     assert.match((fig.layout.title as { subtitle: { text: string } }).subtitle.text, /no box for step \(all its runs censored\)/);
     assert.match((fig.layout.title as { subtitle: { text: string } }).subtitle.text, /2 censored runs/);
-    const none = timeToTargetFigure(rs.filter((r) => r.arm === 'step'));
+    const none = timeToTargetFigure(rs.filter((r) => r.arm === 'step'), { minBoxRuns: 1 });
     assert.equal(none.data.filter((d) => d.type === 'box').length, 0);
     assert.match((none.layout.title as { text: string }).text, /no run reached the target/);
     assert.match((none.layout.title as { subtitle: { text: string } }).subtitle.text, /no box: all 2 runs censored/);
     assert.deepEqual(none.data.map((d) => d.y), [[40, 40]]);
   });
 
+  it('no boxes for arms with fewer than 5 box values (points only), and the subtitle says so; an arm with 5 gets its box', () => {
+    // RUNS: step 2 reached + 1 censored, cosine 4 reached: below 5, points only
+    const fig = timeToTargetFigure(RUNS);
+    assert.equal(fig.data.filter((d) => d.type === 'box').length, 0);
+    const sub = (fig.layout.title as { subtitle: { text: string } }).subtitle.text;
+    assert.match(sub, /filled points: the 6 runs that reached 85%; no boxes \(fewer than 5 runs per arm\)/);
+    assert.doesNotMatch(sub, /not in the boxes/);
+    const five = [...RUNS, run({ runId: 'c5', arm: 'cosine', status: 'completed', epochsToTarget: 24, secondsToTarget: 240 })];
+    const g = timeToTargetFigure(five);
+    assert.deepEqual(g.data.filter((d) => d.type === 'box').map((d) => [d.name, (d.meta as { n: number }).n]), [['cosine', 5]]);
+    assert.match((g.layout.title as { subtitle: { text: string } }).subtitle.text, /points only for step \(fewer than 5 runs\)/);
+  });
+
   it('box statistics per arm including censored runs when asked, censored points marked separately', () => {
-    const fig = timeToTargetFigure(RUNS, { metric: 'epochs', boxIncludesCensored: true });
+    const fig = timeToTargetFigure(RUNS, { metric: 'epochs', boxIncludesCensored: true, minBoxRuns: 1 });
     const arms = (fig.layout.xaxis as { ticktext: string[] }).ticktext;
     assert.deepEqual(arms, ['cosine', 'step']);
     // step (censored included at 40): [30, 32, 40] -> Q1 31, median 32, Q3 36
@@ -305,18 +327,18 @@ describe('timeToTargetFigure', () => {
   });
 
   it('box of reached runs only when boxIncludesCensored is false', () => {
-    const fig = timeToTargetFigure(RUNS, { boxIncludesCensored: false });
+    const fig = timeToTargetFigure(RUNS, { boxIncludesCensored: false, minBoxRuns: 1 });
     const stepBox = fig.data.find((d) => d.type === 'box' && d.name === 'step')!;
     near(stepBox.median, [31]);
-    assert.match(JSON.stringify(timeToTargetFigure(RUNS, { boxIncludesCensored: true }).layout.title), /censoring times counted as if measured/);
+    assert.match(JSON.stringify(timeToTargetFigure(RUNS, { boxIncludesCensored: true, minBoxRuns: 1 }).layout.title), /censoring times counted as if measured/);
   });
 
   it('seconds: censored runs at their last trainSeconds when epochs are given, else excluded', () => {
     const epochs = epochRows('s3', [0.1, 0.2, 0.3, 0.4], 12.5); // last trainSeconds 50
-    const fig = timeToTargetFigure(RUNS, { metric: 'seconds', epochs });
+    const fig = timeToTargetFigure(RUNS, { metric: 'seconds', epochs, minBoxRuns: 1 });
     const censored = fig.data.find((d) => (d.meta as { censored?: boolean } | undefined)?.censored === true)!;
     assert.deepEqual(censored.y, [50]);
-    const noEpochs = timeToTargetFigure(RUNS, { metric: 'seconds' });
+    const noEpochs = timeToTargetFigure(RUNS, { metric: 'seconds', minBoxRuns: 1 });
     assert.equal(noEpochs.data.filter((d) => (d.meta as { censored?: boolean } | undefined)?.censored === true).length, 0);
     assert.match(JSON.stringify(noEpochs.layout.annotations), /not shown: 1 run/);
     const stepBox = noEpochs.data.find((d) => d.type === 'box' && d.name === 'step')!;
@@ -427,6 +449,14 @@ describe('testErrorFigure', () => {
   ];
   const fig = testErrorFigure(runs);
 
+  it("the original study's labels sit above a diamond over the paper's line and below one under it, never on the line", () => {
+    const rs = [run({ runId: 'p1', arm: 'cosine-7', finalTestAccuracy: 0.9 }), run({ runId: 'p2', arm: 'cosine-14', finalTestAccuracy: 0.9 })];
+    const fig = testErrorFigure(rs, { originalStudy: { 'cosine-7': 9.02, 'cosine-14': 8.5 } });
+    const orig = fig.data.find((d) => String(d.name).startsWith('original study'))!;
+    assert.deepEqual(orig.text, ['9.02%', '8.50%']);
+    assert.deepEqual(orig.textposition, ['top right', 'bottom right']);
+  });
+
   it('per-run errors in % and mean with 95% Student-t CI', () => {
     const pts = trace(fig, 'sgdr-cycle7 runs (n=3)');
     near(pts.y, [9, 10, 8]);
@@ -483,7 +513,7 @@ describe('arm colours', () => {
     assert.equal(a.step, b.step);
     assert.equal(a.cosine, b.cosine);
     assert.equal(new Set(Object.values(b)).size, 4);
-    const ttt = timeToTargetFigure(RUNS);
+    const ttt = timeToTargetFigure(RUNS, { minBoxRuns: 1 });
     const box = ttt.data.find((d) => d.type === 'box' && d.name === 'step')!;
     assert.equal((box.line as { color: string }).color, a.step);
     assert.equal(armColors(['x'], { x: '#123456' }).x, '#123456');

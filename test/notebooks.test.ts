@@ -156,6 +156,10 @@ describe('notebooks run headless with their default parameters', () => {
     }
   });
 
+  it('each executed notebook has its text pair written beside it', () => {
+    for (const n of NOTEBOOKS) assertPaired(readNb(path.join(outDir, n)), path.join(outDir, n.replace(/\.ipynb$/, '.ts')), n);
+  });
+
   it('the committed notebooks were not overwritten, reports/report.md untouched', () => {
     for (const n of NOTEBOOKS) assert.equal(fs.readFileSync(path.join(ROOT, 'notebooks', n), 'utf8'), committed.get(n), n);
     const now = fs.existsSync(userReport) ? `${fs.statSync(userReport).mtimeMs} ${fs.readFileSync(userReport, 'utf8').length}` : null;
@@ -252,8 +256,118 @@ describe('an injected parameter changes what runs', () => {
   });
 });
 
+/**
+ * The cells of a jupytext `ts:percent` text (read here independently of scripts/jupyter/pairing.py,
+ * which writes it): `// %%` starts a code cell, `// %% [markdown]` / `[raw]` a commented cell whose
+ * lines lose their `// ` (`//` alone is an empty line), `tags=[...]` after the marker; the
+ * `// ---` header is skipped.
+ */
+function percentCells(text: string): Array<{ cell_type: string; source: string; tags: string[] }> {
+  const lines = text.split('\n');
+  assert.equal(lines[0], '// ---', 'jupytext header');
+  const end = lines.indexOf('// ---', 1);
+  const cells: Array<{ cell_type: string; lines: string[]; tags: string[] }> = [];
+  for (const line of lines.slice(end + 1)) {
+    const m = /^\/\/ %%(?: \[(\w+)\])?(?: tags=(\[.*\]))?$/.exec(line);
+    if (m) cells.push({ cell_type: m[1] ?? 'code', lines: [], tags: m[2] ? (JSON.parse(m[2]) as string[]) : [] });
+    else if (cells.length) cells[cells.length - 1].lines.push(line);
+  }
+  return cells.map((c) => {
+    const body = c.lines.join('\n').replace(/\n+$/, '');
+    return { cell_type: c.cell_type, tags: c.tags, source: c.cell_type === 'code' ? body : body.split('\n').map((l) => l.replace(/^\/\/ ?/, '')).join('\n') };
+  });
+}
+
+/** Asserts that `pairFile` (ts:percent) holds the notebook's cells: kinds, sources, tags. */
+function assertPaired(nb: Notebook, pairFile: string, name: string): void {
+  assert.ok(fs.existsSync(pairFile), `${name}: its text pair ${path.basename(pairFile)} exists`);
+  const text = fs.readFileSync(pairFile, 'utf8');
+  assert.match(text, /^\/\/ ---\n\/\/ jupyter:\n\/\/ {3}jupytext:\n\/\/ {5}formats: ipynb,ts:percent\n[\s\S]*\/\/ {7}format_name: percent\n[\s\S]*\/\/ {5}name: tslab\n\/\/ ---\n/, `${name}: jupytext header`);
+  const cells = percentCells(text);
+  assert.deepEqual(cells, nb.cells.map((c) => ({ cell_type: c.cell_type, tags: c.metadata?.tags ?? [], source: joined(c.source).replace(/\n+$/, '') })), `${name}: pair and notebook cells`);
+}
+
+/** PNG width and height from its IHDR chunk. */
+function pngSize(b64: string): { width: number; height: number } {
+  const png = Buffer.from(b64, 'base64');
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+describe('text pairs: an edited pair gives its notebook the cells (scripts/jupyter/pairing.py, used by npm run notebooks)', () => {
+  it('a pair newer than its notebook and different replaces the cells; an older one changes nothing', () => {
+    requireJupyter();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pairing-test-'));
+    try {
+      const nbFile = path.join(tmp, 'nb.ipynb');
+      const pairFile = path.join(tmp, 'nb.ts');
+      fs.copyFileSync(path.join(ROOT, 'notebooks', NOTEBOOKS[0]), nbFile);
+      const edited = fs.readFileSync(path.join(ROOT, 'notebooks', NOTEBOOKS[0].replace(/\.ipynb$/, '.ts')), 'utf8')
+        .replace('// # 01 · Learning-rate schedules', '// # 01 · Edited in the pair') + '\n// %% tags=["added"]\nconsole.log("added in the pair");\n';
+      fs.writeFileSync(pairFile, edited);
+      const sync = () => spawnSync(PY, ['-c', [
+        'import sys, nbformat',
+        `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts', 'jupyter'))})`,
+        'import pairing',
+        'from run_notebooks import new_cell',
+        `p = ${JSON.stringify(nbFile)}`,
+        'nb = nbformat.read(p, as_version=4)',
+        'changed = pairing.sync_from_pair(nb, p, new_cell)',
+        'nbformat.write(nb, p)',
+        'print(changed)',
+      ].join('\n')], { encoding: 'utf8' });
+      // the pair is older: nothing changes
+      fs.utimesSync(pairFile, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+      let r = sync();
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'False');
+      assert.match(joined(readNb(nbFile).cells[0].source), /^# 01 · Learning-rate schedules/);
+      // the pair is newer: the notebook takes its cells
+      fs.utimesSync(pairFile, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+      r = sync();
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'True');
+      const nb = readNb(nbFile);
+      assert.deepEqual(nb.cells.map((c) => ({ cell_type: c.cell_type, tags: c.metadata?.tags ?? [], source: joined(c.source) })), percentCells(edited));
+      assert.match(joined(nb.cells[0].source), /^# 01 · Edited in the pair/);
+      assert.equal(joined(nb.cells[nb.cells.length - 1].source), 'console.log("added in the pair");');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('committed notebooks', () => {
   const nbs = NOTEBOOKS.map((n) => [n, readNb(path.join(ROOT, 'notebooks', n))] as const);
+
+  it('each is paired with a jupytext ts:percent text holding its cells', () => {
+    for (const [n, nb] of nbs) {
+      assertPaired(nb, path.join(ROOT, 'notebooks', n.replace(/\.ipynb$/, '.ts')), n);
+      assert.deepEqual((nb as unknown as { metadata: { jupytext?: unknown } }).metadata.jupytext, { formats: 'ipynb,ts:percent' }, `${n}: paired in its metadata`);
+    }
+  });
+
+  it('every chart output carries its static PNG (in the HTML and as image/png), and each notebook stays under 5 MB', () => {
+    let charts = 0;
+    for (const [n] of nbs) {
+      const file = path.join(ROOT, 'notebooks', n);
+      assert.ok(fs.statSync(file).size < 5_000_000, `${n}: ${fs.statSync(file).size} bytes`);
+      const outputs = readNb(file).cells.flatMap((c) => c.outputs ?? []);
+      const figures = outputs.filter((o) => /class="ws-plotly-figure"/.test(joined(o.data?.['text/html'])));
+      assert.ok(figures.length >= 1, `${n}: charts`);
+      for (const o of figures) {
+        const png = joined(o.data?.['image/png']).replace(/\s/g, '');
+        assert.ok(png.length > 1000, `${n}: a chart output without image/png`);
+        assert.ok(joined(o.data?.['text/html']).includes(`<img class="ws-static-figure" src="data:image/png;base64,${png}"`), `${n}: the HTML shows the same PNG until plotly.js draws`);
+        const size = pngSize(png);
+        assert.ok(size.width >= 600 && size.height >= 300, `${n}: ${size.width} x ${size.height}`);
+      }
+      charts += figures.length;
+    }
+    assert.ok(charts >= 20, `${charts} charts in all`);
+    const n04 = readNb(path.join(ROOT, 'notebooks', NOTEBOOKS[3])).cells.flatMap((c) => c.outputs ?? []);
+    assert.ok(n04.filter((o) => o.data?.['image/png']).length >= 14, '04 holds the 14 charts of the example store');
+  });
 
   it('each has exactly one parameters cell, then the raw record of the headless run that produced its outputs', () => {
     for (const [n, nb] of nbs) {

@@ -274,10 +274,11 @@ describe('writeReport on hand-made runs', () => {
     const analyses = analyzeResults(runs, epochs);
     const quick = analyses.find((p) => p.protocol === 'quick')!;
     const fig = (name: string): PlotlyFigure => figs.find((f) => f.name === name)!.figure;
-    // cosine: one run reached 30% at epoch 3, one censored at 6: the box is over the run that
-    // reached it (median 3, as Kaplan–Meier), not 4.5
-    const box = fig('quick-time-to-target-epochs').data.find((d) => d.type === 'box' && d.name === 'cosine')!;
-    assert.deepEqual(box.median, [3]);
+    // cosine: one run reached 30% at epoch 3, one censored at 6: drawn as a point at 3 (the run
+    // that reached it, as Kaplan–Meier's median) and an open triangle at 6; no box for n < 5
+    const tt = fig('quick-time-to-target-epochs');
+    assert.equal(tt.data.filter((d) => d.type === 'box').length, 0);
+    assert.deepEqual(tt.data.find((d) => (d.meta as { arm?: string; censored?: boolean } | undefined)?.arm === 'cosine' && !(d.meta as { censored: boolean }).censored)!.y, [3]);
     assert.equal(quick.arms.find((a) => a.arm === 'cosine')!.kmEpochs!.median, 3);
     assert.match((fig('quick-time-to-target-epochs').layout.title as { subtitle: { text: string } }).subtitle.text, /1 censored run .* plotted as lower bound/);
     // quick's test-error figure: no original-study figure for step / cosine, so no diamonds mentioned

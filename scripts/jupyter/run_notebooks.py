@@ -13,6 +13,8 @@ one-line error (exit status 2). Each notebook's parameters and its time are prin
 Each notebook runs with its own folder as the working directory. Outputs are saved back into the
 notebook (atomically; the injected cell is kept as a raw cell, so that Jupyter runs the notebook's
 own defaults) or, with --output-dir, into DIR/<name>.ipynb (the injected cell kept as executed).
+Each saved notebook's text pair <name>.ts (jupytext ts:percent, see pairing.py) is written beside it;
+a pair edited after its notebook gives the notebook its cells before the run.
 Cell timeout: --timeout (0: none); default 900 s, none when `protocol` is given with -p. A cell fails when its
 execute_reply status is anything but "ok" (tslab replies "error" without ename/evalue/traceback and
 prints the message on stderr), or when it produced an "error" output of any shape, or on a timeout
@@ -30,11 +32,12 @@ import tempfile
 import time
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_raw_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pairing import sync_from_pair, write_pair  # noqa: E402
 from redact import move_passwords  # noqa: E402
 from parameters import INJECTED_TAG, NO_VALUE, ParameterError, injected_source, parse_cli_value, read_parameters, strip_injected, ts_literal, type_text  # noqa: E402
 
@@ -165,6 +168,8 @@ def plan(paths, cli):
     known = {}
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        if sync_from_pair(nb, path, new_cell):
+            print("%s: cells taken from its pair %s (edited after the notebook)" % (shown(path), os.path.basename(os.path.splitext(path)[0] + ".ts")))
         strip_injected(nb)
         index, params = read_parameters(nb, os.path.basename(path))
         known[os.path.basename(path)] = params
@@ -186,6 +191,11 @@ def plan(paths, cli):
         ordered = {n: values[n] for n in params if n in values}
         out.append((path, nb, index, ordered, sources, params))
     return out
+
+
+def new_cell(kind, source):
+    """An nbformat cell of the kind ('code', 'markdown', 'raw') with the source."""
+    return {"code": new_code_cell, "markdown": new_markdown_cell}.get(kind, new_raw_cell)(source)
 
 
 def print_parameters(path, values, sources, params):
@@ -267,6 +277,7 @@ def run_one(path, nb, index, values, sources, args):
     elapsed = time.time() - started
     if failure is None:
         write_notebook_atomic(nb, out_path)
+        write_pair(nb, out_path)
         print("ok     %s (%.1f s) -> %s" % (shown(path), elapsed, shown(out_path)))
         sys.stdout.flush()
         return True
@@ -275,6 +286,7 @@ def run_one(path, nb, index, values, sources, args):
     print(describe_failure(shown(path), index, cell, failure[0], failure[1]), file=sys.stderr)
     if args.output_dir or args.save_on_error:
         write_notebook_atomic(nb, out_path)
+        write_pair(nb, out_path)
         print("partial outputs saved to %s" % shown(out_path), file=sys.stderr)
     return False
 

@@ -9,7 +9,10 @@
  * patches/tslab+1.0.22.patch) automatically when the workspace is imported inside a tslab kernel.
  */
 import * as path from 'path';
-import { figureOutputHtml } from './charts/notebook';
+import { figureOutputBundle, figureSummary } from './charts/notebook';
+
+export { figureSummary };
+import type { MimeBundle } from './charts/notebook';
 import type { PlotlyFigure } from './charts/types';
 import { frameHtml } from './report/notebook';
 
@@ -22,8 +25,7 @@ export interface DanfoLike {
   toString(): string;
 }
 
-/** A MIME bundle: MIME type -> data. */
-export type MimeBundle = Record<string, string>;
+export type { MimeBundle };
 
 /** Whether `v` is a danfo DataFrame or Series (by class name and shape of its fields). */
 export function isDanfoFrame(v: unknown): v is DanfoLike {
@@ -44,22 +46,15 @@ export function isPlotlyFigure(v: unknown): v is PlotlyFigure {
     f.layout !== null && typeof f.layout === 'object' && !Array.isArray(f.layout);
 }
 
-/** Short text/plain of a figure: its title and traces, e.g. `Plotly figure "LR" (2 traces: scatter "step", scatter "cosine")`. */
-export function figureSummary(fig: PlotlyFigure): string {
-  const t = fig.layout.title;
-  const title = typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as { text?: unknown }).text === 'string' ? (t as { text: string }).text : '';
-  const traces = fig.data.map((d) => `${d.type ?? 'scatter'}${d.name !== undefined ? ` ${JSON.stringify(d.name)}` : ''}`);
-  return `Plotly figure${title ? ` ${JSON.stringify(title)}` : ''} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'}${traces.length ? `: ${traces.join(', ')}` : ''})`;
-}
-
 /**
  * The notebook formatter: MIME bundle of a danfo frame (text/html table of report/notebook.ts'
- * frameHtml, text/plain danfo's text table) or of a Plotly figure (text/html interactive chart, loading plotly.js once per kernel
- * session; text/plain {@link figureSummary}); undefined for any other value.
+ * frameHtml, text/plain danfo's text table) or of a Plotly figure (charts/notebook.ts
+ * figureOutputBundle: text/html interactive chart with its static PNG inside, loading plotly.js once
+ * per kernel session; image/png; text/plain {@link figureSummary}); undefined for any other value.
  */
 export function notebookMimeBundle(value: unknown): MimeBundle | undefined {
   if (isDanfoFrame(value)) return { 'text/html': frameHtml(value), 'text/plain': value.toString() };
-  if (isPlotlyFigure(value)) return { 'text/html': figureOutputHtml(value), 'text/plain': figureSummary(value) };
+  if (isPlotlyFigure(value)) return figureOutputBundle(value);
   return undefined;
 }
 

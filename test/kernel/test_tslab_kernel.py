@@ -13,8 +13,10 @@ Run by test/kernel-protocol.test.ts (npm test) against the kernel registered by
   npm run build && npm run kernel:install
   JUPYTER_PATH=$PWD/.jupyter-local/share/jupyter /usr/bin/python3 test/kernel/test_tslab_kernel.py -v
 """
+import base64
 import json
 import os
+import struct
 import re
 import sys
 import unittest
@@ -138,6 +140,18 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertRegex(tb, r"Cell In\[%d\], line 3:\d+" % r1["execution_count"])
         self.assertRegex(tb, r"Cell In\[%d\], line 2:\d+" % reply["execution_count"])
 
+    def test_library_error_frames_point_at_its_source_relative(self):
+        # an error thrown inside the compiled workspace: its frames go through dist/'s source maps to
+        # src/*.ts, by a path relative to the kernel's folder, never the machine's absolute dist/ path
+        reply, outputs = self.run_cell("import * as ws from %s;\nws.getProtocol('no-such-protocol');" % json.dumps(DIST_INDEX))
+        self.assertEqual((reply["status"], reply["ename"]), ("error", "ConfigError"))
+        tb = ANSI.sub("", "\n".join(reply["traceback"]))
+        self.assertRegex(tb, r"at \S*getProtocol \((\.\./)*src/runs/protocols\.ts:\d+:\d+\)")
+        frames = "\n".join(line for line in tb.splitlines() if line.lstrip().startswith("at "))
+        self.assertNotIn(ROOT, frames)
+        self.assertNotIn("dist/", frames)
+        self.assertRegex(tb, r"Cell In\[%d\], line 2:\d+" % reply["execution_count"])
+
     def test_async_error(self):
         reply, outputs = self.run_cell("await new Promise((r) => setTimeout(r, 10));\nthrow new SyntaxError('late');")
         self.assertEqual((reply["status"], reply["ename"], reply["evalue"]), ("error", "SyntaxError", "late"))
@@ -211,11 +225,18 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
             self.assertIn("plotly.js %s loaded" % version, html)
             self.assertGreater(len(html), 1_000_000)
         self.assertTrue(data["text/plain"].startswith("Plotly figure"), data["text/plain"])
+        # its static picture, rendered by Chromium: image/png (900 px wide) and the same PNG inside the HTML
+        png = base64.b64decode(data["image/png"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">I", png[16:20])[0], 900)
+        self.assertIn('<img class="ws-static-figure" src="data:image/png;base64,%s"' % data["image/png"], html)
         # a second figure does not carry plotly.js again
         reply, outputs = self.run_cell("ws.scheduleFigure([{ name: 'again', learningRates: [0.2, 0.1] }])")
-        html2 = self.one(outputs, "execute_result")["data"]["text/html"]
-        self.assertLess(len(html2), 100_000)
+        data2 = self.one(outputs, "execute_result")["data"]
+        html2 = data2["text/html"]
+        self.assertLess(len(html2), 200_000)
         self.assertIn("Plotly.newPlot", html2)
+        self.assertNotEqual(data2["image/png"], data["image/png"])
 
     def test_other_objects_keep_text_plain(self):
         reply, outputs = self.run_cell("({ a: 1, b: [1, 2] })")

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as zlib from 'zlib';
 import type { PlotlyFigure } from './types';
 
 let plotlyCache: { path: string; source: string } | undefined;
@@ -37,6 +38,35 @@ export function writePlotlyJsBeside(dir: string): string {
     fs.renameSync(tmp, target);
   }
   return target;
+}
+
+let gzB64: string | undefined;
+
+/**
+ * HTML that defines `window.Plotly` offline from a gzip-compressed, base64-encoded copy of the
+ * minified plotly.js (node_modules/plotly.js-dist-min), unpacked in the browser with
+ * `DecompressionStream` (Chrome 80+, Firefox 113+, Safari 16.4+): about 1.9 MB of notebook output
+ * instead of 11 MB for the plain bundle. Skipped when `window.Plotly` is already defined.
+ */
+export function compressedPlotlyLoaderHtml(): string {
+  if (!gzB64) gzB64 = zlib.gzipSync(fs.readFileSync(plotlyMinJsPath()), { level: 9 }).toString('base64');
+  return (
+    '<script type="text/javascript">\n' +
+    '(function () {\n' +
+    "  if (typeof window.Plotly !== 'undefined' || window.__wsPlotlyLoading) return;\n" +
+    "  if (typeof DecompressionStream === 'undefined') { console.error('plotly.js: this browser lacks DecompressionStream'); return; }\n" +
+    '  window.__wsPlotlyLoading = true;\n' +
+    `  var b64 = "${gzB64}";\n` +
+    '  var bin = atob(b64); var bytes = new Uint8Array(bin.length);\n' +
+    '  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);\n' +
+    "  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function (src) {\n" +
+    "    var s = document.createElement('script'); s.type = 'text/javascript'; s.text = src; document.head.appendChild(s);\n" +
+    '    window.__wsPlotlyLoading = false;\n' +
+    "  }, function (e) { window.__wsPlotlyLoading = false; console.error('plotly.js could not be unpacked', e); });\n" +
+    '})();\n' +
+    '</script>\n' +
+    `<div style="font-size:11px;color:#888">plotly.js ${plotlyJsVersion()} loaded (offline, minified and gzip-compressed from node_modules)</div>`
+  );
 }
 
 /** Version string of the bundled plotly.js. */

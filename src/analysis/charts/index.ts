@@ -25,5 +25,6 @@ export {
   CHROMIUM_ARGS,
 } from './export';
 export type { ExportFormat, ExportOptions, ExportResult, FigureExporter, ExporterOptions, ImageOptions } from './export';
-export { showFigure, initNotebookPlotly, figureNotebookHtml, figureOutputHtml, plotlyLoaderHtml, setNotebookDisplay, notebookPlotlyInjected } from './notebook';
-export type { ShowFigureOptions, HtmlDisplay } from './notebook';
+export { showFigure, initNotebookPlotly, figureNotebookHtml, figureBundle, figureOutputBundle, plotlyLoaderHtml, setNotebookDisplay, notebookPlotlyInjected, sendBundle } from './notebook';
+export type { ShowFigureOptions, HtmlDisplay, MimeBundle } from './notebook';
+export { staticFigurePng, setStaticFigureImages, staticFigureImagesOff, stopStaticRenderer, STATIC_WIDTH } from './static';

@@ -49,29 +49,35 @@ function axisKeys(fig: PlotlyFigure): string[] {
   return Object.keys(fig.layout).filter((k) => /^[xy]axis\d*$/.test(k));
 }
 
-/** Rows of a horizontal legend of 7.5 pt entries (symbol ~40 px + ~0.55 em per character) wrapped at `width` px. */
-function legendRows(fig: PlotlyFigure, width: number): number {
+/** Rows of a horizontal legend of `fontPx` entries (symbol ~40 px + ~0.55 em per character) wrapped at `width` px. */
+export function legendRows(fig: PlotlyFigure, width: number, fontPx = pt(7.5)): number {
   const names = fig.data.filter((t) => t.showlegend !== false && typeof t.name === 'string').map((t) => String(t.name));
   let rows = names.length ? 1 : 0;
   let x = 0;
   for (const n of names) {
-    const w = 40 + 0.55 * pt(7.5) * n.length;
+    const w = 40 + 0.55 * fontPx * n.length;
     if (x > 0 && x + w > width - 10) { rows++; x = 0; }
     x += w;
   }
   return rows;
 }
 
+/** Height in px a notebook figure's legend below the plot takes (rows of 12 px entries at a ~900 px wide output). */
+export function notebookLegendHeight(fig: PlotlyFigure): number {
+  return legendRows(fig, 900, 12) * 21;
+}
+
 /**
  * The figure for a notebook's output area: no fixed width (it follows the cell, `autosize`), the
- * legend below the plot (not beside it, where it would be clipped at the right edge), the top
- * margin kept for the title and subtitle.
+ * legend below the plot (not beside it, where it would be clipped at the right edge) in a bottom
+ * margin grown by its rows ({@link notebookLegendHeight}: the x-axis title stays clear of it; the
+ * output grows by as much), the top margin kept for the title and subtitle.
  */
 export function notebookFigure(fig: PlotlyFigure): PlotlyFigure {
   const layout: Record<string, unknown> = { ...fig.layout, autosize: true, legend: { ...(fig.layout.legend as object ?? {}), ...LEGEND_BELOW } };
   delete layout.width;
   const margin = (fig.layout.margin ?? {}) as Record<string, unknown>;
-  layout.margin = { ...margin, r: 20, l: typeof margin.l === 'number' ? margin.l : 64 };
+  layout.margin = { ...margin, r: 20, l: typeof margin.l === 'number' ? margin.l : 64, b: (typeof margin.b === 'number' ? margin.b : 64) + notebookLegendHeight(fig) };
   return { ...fig, layout, config: { ...(fig.config ?? {}), responsive: true } };
 }
 
@@ -105,7 +111,9 @@ export function paperFigure(fig: PlotlyFigure, columns: 1 | 2 = 1): { figure: Pl
   if (Array.isArray(fig.layout.annotations)) {
     layout.annotations = (fig.layout.annotations as Record<string, unknown>[]).map((a) => ({ ...a, font: { ...(a.font as object ?? {}), size: pt(7.5) } }));
   }
-  // value labels above their markers, clear of reference lines drawn through the markers' level
-  const data = fig.data.map((t) => (typeof t.mode === 'string' && t.mode.includes('text') ? { ...t, textposition: 'top center', textfont: { size: pt(7.5) } } : t));
+  // value labels above their markers (below those the builder put below), clear of reference lines near the markers' level
+  const below = (p: unknown) => typeof p === 'string' && p.startsWith('bottom');
+  const place = (p: unknown) => (Array.isArray(p) ? p.map((q) => (below(q) ? 'bottom center' : 'top center')) : below(p) ? 'bottom center' : 'top center');
+  const data = fig.data.map((t) => (typeof t.mode === 'string' && t.mode.includes('text') ? { ...t, textposition: place(t.textposition), textfont: { size: pt(7.5) } } : t));
   return { figure: { ...fig, data, layout }, width, height, scale: PAPER_DPI / CSS_PX_PER_INCH };
 }

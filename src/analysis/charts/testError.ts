@@ -104,6 +104,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
     const orig = opts.originalStudy === false ? undefined : opts.originalStudy ? opts.originalStudy[arm] : originalStudyErrorForArm(arm, usable);
     if (orig !== undefined) original.push({ i, arm, error: orig });
   });
+  const paperLine = opts.paperError === undefined ? PAPER_ERROR_PCT : opts.paperError;
   if (original.length > 0) {
     data.push({
       type: 'scatter',
@@ -112,13 +113,14 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       x: original.map((o) => o.i + 0.25),
       y: original.map((o) => o.error),
       text: original.map((o) => `${o.error.toFixed(2)}%`),
-      textposition: 'middle right',
+      // above the diamond when it lies above the paper's line, below it otherwise: never on the line
+      textposition: original.map((o) => (paperLine !== null && o.error < paperLine ? 'bottom right' : 'top right')),
       marker: { symbol: 'diamond-open', size: 14, color: '#000000', line: { width: 2, color: '#000000' } },
       meta: { arms: original.map((o) => o.arm) },
       hovertemplate: 'original study: %{y:.2f}%<extra></extra>',
     });
   }
-  const paper = opts.paperError === undefined ? PAPER_ERROR_PCT : opts.paperError;
+  const paper = paperLine;
   if (paper !== null) {
     data.push({
       type: 'scatter',

@@ -9,6 +9,9 @@ import { boxStats, clean, fmt, jitterFor } from './util';
  */
 export type TimeToTargetMetric = 'epochs' | 'seconds' | 'cpu-seconds';
 
+/** Fewest values an arm's box is drawn for: with fewer, quartiles say nothing the points do not, so the points stand alone. */
+export const MIN_BOX_RUNS = 5;
+
 /** One run as a (possibly right-censored) time-to-target observation. */
 export interface TimeToTargetPoint {
   runId: string;
@@ -87,12 +90,15 @@ export interface TimeToTargetFigureOptions extends CommonFigureOptions {
   boxIncludesCensored?: boolean;
   /** Total jitter width of the points in arm-position units (default 0.3). */
   jitter?: number;
+  /** Fewest box values for an arm's box (default {@link MIN_BOX_RUNS}); arms with fewer show points only. */
+  minBoxRuns?: number;
 }
 
 /**
  * Time to the validation-accuracy target per arm: a box (type-7 quartiles, Tukey whiskers,
  * precomputed so the data are explicit) over the runs that reached the target (unless
- * `boxIncludesCensored`), and every run as a jittered point. Runs that reached the target are
+ * `boxIncludesCensored`) when there are at least {@link MIN_BOX_RUNS} of them (points only
+ * otherwise, and the subtitle says so), and every run as a jittered point. Runs that reached the target are
  * filled circles; right-censored runs are open triangles at their censoring time, with a legend
  * entry saying they are lower bounds; the subtitle says how many censored runs are plotted as lower
  * bounds. An arm whose runs are all censored has no box (the subtitle names it); when no run at all
@@ -117,6 +123,8 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
   const data: PlotlyTrace[] = [];
   const includeCensored = opts.boxIncludesCensored ?? false;
   const noBox: string[] = [];
+  const fewBox: string[] = [];
+  const minBox = Math.max(1, opts.minBoxRuns ?? MIN_BOX_RUNS);
 
   arms.forEach((arm, i) => {
     const color = colors[arm];
@@ -125,7 +133,8 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     const censored = armPoints.filter((p) => !p.reached);
     const boxValues = (includeCensored ? armPoints : reached).map((p) => p.time);
     if (boxValues.length === 0 && armPoints.length > 0) noBox.push(arm);
-    if (boxValues.length > 0) {
+    else if (boxValues.length > 0 && boxValues.length < minBox) fewBox.push(arm);
+    if (boxValues.length >= minBox) {
       const s = boxStats(boxValues);
       data.push({
         type: 'box',
@@ -180,10 +189,13 @@ export function timeToTargetFigure(runs: readonly RunRecord[], opts: TimeToTarge
     title += ': no run reached the target';
     lines.push(`no box: all ${points.length} run${points.length === 1 ? '' : 's'} censored`, censoredText);
   } else {
-    lines.push(includeCensored && nCensored > 0
+    const boxes = includeCensored && nCensored > 0
       ? 'box: quartiles and 1.5 IQR whiskers over all runs, censoring times counted as if measured (the upper part is a lower bound)'
-      : `box: quartiles and 1.5 IQR whiskers of the ${nReached} run${nReached === 1 ? '' : 's'} that reached ${targetText} (filled points)`);
-    lines.push(censoredText + (includeCensored || nCensored === 0 ? '' : ', not in the boxes') +
+      : `box: quartiles and 1.5 IQR whiskers of the runs that reached ${targetText} (filled points, ${nReached} in all)`;
+    const few = fewBox.length ? `points only for ${fewBox.join(', ')} (fewer than ${minBox} runs)` : '';
+    const noBoxes = !data.some((t) => t.type === 'box');
+    lines.push(noBoxes ? `filled points: the ${nReached} run${nReached === 1 ? '' : 's'} that reached ${targetText}; no boxes (fewer than ${minBox} runs per arm)` : few ? `${boxes}; ${few}` : boxes);
+    lines.push(censoredText + (includeCensored || nCensored === 0 || noBoxes ? '' : ', not in the boxes') +
       (noBox.length ? `; no box for ${noBox.join(', ')} (all ${noBox.length === 1 ? 'its' : 'their'} runs censored)` : ''));
   }
   const subtitle = lines.join('<br>');

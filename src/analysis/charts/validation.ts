@@ -185,6 +185,8 @@ export function validationCurvesFigure(epochs: readonly EpochRecord[], runs: rea
       mode: 'lines',
       name: `${arm} IQR`,
       legendgroup: `${arm} summary`,
+      // a band of no width (one run per epoch) is not drawn: no legend entry for it
+      showlegend: rows.some((r) => r.q3 - r.q1 > 1e-12),
       x,
       y: rows.map((r) => clean(r.q3 * 100)),
       fill: 'tonexty',
