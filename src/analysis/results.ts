@@ -2,10 +2,10 @@
  * Loading saved runs for analysis, with the pooling rule: runs of one arm are pooled only when
  * their configurations differ in nothing but the seed (same config hash), unless asked otherwise.
  */
-import { openResultsStore } from '../runs/store';
-import type { EpochRecord, RunRecord } from '../runs/types';
+import { openResultsStore } from '../store';
+import type { EpochRecord, RunRecord } from '../store/types';
 import { OUTSIDE_HASH } from '../train/config';
-import { engineLabel, type StoredRun } from '../runs/store-api';
+import { engineLabel, type StoredRun } from '../store/api';
 
 export interface LoadedResults {
   runs: (RunRecord & { configHash?: string })[];

@@ -7,9 +7,9 @@ import { selectEngine, type BackendChoice } from '../engine/engine';
 import { CheckpointError, checkpointThreads } from '../train/checkpoint';
 import { ConfigError, configHash, runId as makeRunId, withThreads, type RunConfig } from '../train/config';
 import { trainRun, TrainingInterrupted, type ResumeFrom, type TrainHooks } from '../train/loop';
-import type { EpochRecord, RunStatus } from './types';
+import type { EpochRecord, RunStatus } from '../store/types';
 import { keepLease } from './lease';
-import { LeaseLostError, type ResultsStore, type WorkerIdentity } from './store';
+import { LeaseLostError, type ResultsStore, type WorkerIdentity } from '../store';
 import { codeVersion, prepareRunData } from './prepare';
 
 /** How runs are held and saved (CLI: --lease-seconds, --heartbeat-seconds, --checkpoint-every). */

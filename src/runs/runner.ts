@@ -11,12 +11,12 @@ import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
 import { BACKEND_CHOICES, describeEngine, type BackendChoice } from '../engine/engine';
 import { leaseOptions, type LeaseOptions } from './execute';
 import { FINISHED_STATUSES } from '../train/records';
-import { resolveResultsLocation } from './location';
+import { resolveResultsLocation } from '../store/location';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
 import { formatEpoch, progressPrinter } from './progress';
 import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
-import { checkResultsStore, openResultsStore } from './store';
-import type { EpochRecord, RunRecord } from './types';
+import { checkResultsStore, openResultsStore } from '../store';
+import type { EpochRecord, RunRecord } from '../store/types';
 import { checkBackendInstalled } from './backend-check';
 import { costText, protocolCost } from './cost';
 import { measureThroughput } from '../train/throughput';
@@ -24,7 +24,6 @@ import { trainImagesUsed } from '../train/config';
 import { Interrupted, kernelInterruptSignal } from './kernel-signal';
 import { availableCpus } from './cpus';
 
-export { DEFAULT_RESULTS_PATH, resolveResultsLocation, STUDY_RESULTS_PATH } from './location';
 
 export interface RunProtocolOptions {
   protocol: string | ProtocolSpec;

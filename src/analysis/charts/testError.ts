@@ -1,4 +1,4 @@
-import type { RunRecord } from '../../runs/types';
+import type { RunRecord } from '../../store/types';
 import { armColors, orderArms } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
 import { clean, fmt, jitterFor } from './util';

@@ -1,4 +1,4 @@
-import type { EpochRecord, RunRecord } from '../../runs/types';
+import type { EpochRecord, RunRecord } from '../../store/types';
 import { armColors, orderArms, withAlpha } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
 import { clean, fmt } from './util';

@@ -2,7 +2,7 @@
  * Protocol order and how a protocol's runs deviate from the protocol's definition.
  */
 import { PROTOCOLS } from '../../runs/protocols';
-import type { RunRecord } from '../../runs/types';
+import type { RunRecord } from '../../store/types';
 
 /** Protocols in report order: the known ones first (race-to-85, full-182, quick), then others by name. */
 export function protocolOrder(names: Iterable<string>): string[] {

@@ -9,7 +9,7 @@
  */
 import { PROTOCOLS, type ProtocolSpec } from '../../runs/protocols';
 import type { ArmAnalysis, LogRankSummary, Measure, MeasureComparison, PowerSummary, ProtocolAnalysis, SampleSummary, SurvivalSummary } from './types';
-import type { EpochRecord, RunRecord } from '../../runs/types';
+import type { EpochRecord, RunRecord } from '../../store/types';
 import { timeToTargetPoints } from '../charts/timeToTarget';
 import { describe as describeSample } from '../stats/describe';
 import { hedgesG } from '../stats/hedgesG';

@@ -4,7 +4,7 @@
  * Kaplan–Meier curves (epochs and seconds) and final test error.
  */
 import { PROTOCOLS } from '../../runs/protocols';
-import type { EpochRecord, RunRecord } from '../../runs/types';
+import type { EpochRecord, RunRecord } from '../../store/types';
 import { buildSchedule, type ScheduleSpec } from '../../train/config';
 import { kaplanMeierFigure, type KaplanMeierCurveInput } from '../charts/kaplanMeier';
 import { scheduleFigure, type ScheduleSeries } from '../charts/schedule';

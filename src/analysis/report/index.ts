@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveResultsLocation } from '../../runs/location';
+import { resolveResultsLocation } from '../../store/location';
 import { PROTOCOLS } from '../../runs/protocols';
-import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
+import { isPostgresUrl, openResultsStore, redactLocation } from '../../store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
 import type { FigureStyle } from '../charts/presets';
 import { loadResults, type LoadedResults } from '../results';
