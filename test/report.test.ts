@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
-  analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
+  analyzeResults, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
 } from '../src/analysis';
+import { cliExportCharts, cliReport } from '../src/commands/report';
 import type { PlotlyFigure } from '../src/analysis/charts';
 import { openResultsStore, type ResultsStore } from '../src/store';
 import { ROOT, tmpDir } from './helpers';

@@ -150,6 +150,18 @@ export function describeEngine(choice: BackendChoice): string {
   return native ? `auto -> ${native.replace('@tensorflow/', '')} if its binding loads, else ${fallback}` : `auto -> ${fallback}`;
 }
 
+/**
+ * The rule of the data-parallel trainer (threads > 1): only backends whose kernels synchronise batch
+ * norm across threads can run it: wasm and onednn (tfjs's own backend name is 'wasm' for both), and
+ * 'auto' (which falls back to 1 thread where it picks another engine).
+ * @param backend a BackendChoice, an engine's backend or tfjs's backend name
+ * @returns why `threads` cannot train on `backend` (a sentence starting "threads N"), or null
+ */
+export function threadsProblem(threads: number, backend: string): string | null {
+  if (threads <= 1 || backend === 'wasm' || backend === 'onednn' || backend === 'auto') return null;
+  return `threads ${threads} needs the wasm or onednn backend (their kernels synchronise batch norm across threads), not ${backend}`;
+}
+
 /** The engine selected in this process, or null. */
 export function currentEngine(): EngineInfo | null {
   return selected;
