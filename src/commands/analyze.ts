@@ -14,10 +14,9 @@ export async function analyzeFromCommandLine(v: Values, protocol?: string): Prom
   const file = resolveResultsLocation(str(v.results));
   const protocolFile = str(v['protocol-file']);
   if (protocolFile) protocol = loadProtocolFile(protocolFile).name;
-  const { runs, epochs, notes } = await loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] as boolean | undefined });
+  const { runs, epochs, notes, protocols } = await loadResults(file, { protocol, allowMixedConfigs: v['allow-mixed-configs'] as boolean | undefined });
   if (protocol && runs.length === 0) {
-    const present = [...new Set((await loadResults(file, { allowMixedConfigs: true })).runs.map((r) => r.protocol))];
-    throw new Error(`${redactLocation(file)}: no runs of protocol "${protocol}" (the store has ${present.length ? `runs of: ${present.join(', ')}` : 'no runs'})`);
+    throw new Error(`${redactLocation(file)}: no runs of protocol "${protocol}" (the store has ${protocols.length ? `runs of: ${protocols.join(', ')}` : 'no runs'})`);
   }
   notes.forEach((n) => console.log(`note: ${n}`));
   console.log(`results: ${redactLocation(file)}`);

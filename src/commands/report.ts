@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { ExportFormat } from '../analysis/charts/export';
 import type { FigureStyle } from '../analysis/charts/presets';
 import { analyzeResults } from '../analysis/model';
-import { CHART_FORMATS, exportChartsForResults, finishedProtocols, loadReportResults, writeReport } from '../analysis/report';
+import { CHART_FORMATS, exportChartsForResults, finishedProtocols, writeReport } from '../analysis/report';
+import { loadReportResults } from '../analysis/results';
 import { redactLocation, resolveResultsLocation } from '../store';
 import { MIXED, RESULTS, str, type Command, type OptionSpecs, type Values } from './options';
 

@@ -3,6 +3,7 @@ export * from './prepare';
 export * from './execute';
 export * from './runner';
 export * from './settings';
+export * from './notebook';
 export * from './protocol-file';
 export * from './verify';
 export * from './kernel-signal';

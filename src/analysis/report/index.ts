@@ -5,11 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROTOCOLS } from '../../runs/protocols';
-import { isPostgresUrl, openResultsStore, redactLocation } from '../../store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
 import type { FigureStyle } from '../charts/presets';
-import { loadResults, type LoadedResults } from '../results';
+import { loadReportResults } from '../results';
 import { analyzeResults, hasFinishedRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
 import { reportMarkdown } from './markdown';
@@ -22,34 +20,6 @@ export * from './notebook';
 export const CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 /** Default chart formats: PNG and SVG (paper style) and HTML (interactive; plotly.min.js once per folder). */
 export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
-
-/**
- * Reads a results store for the report, checking the file and the protocol first.
- * @throws Error naming the file when it does not exist or is not a results store, or naming the
- *   protocol when it is neither a known protocol nor in the store
- */
-export async function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): Promise<LoadedResults & { file: string }> {
-  const url = isPostgresUrl(results);
-  const file = url ? results : path.resolve(results);
-  if (!url && !fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
-  if (!url && !fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
-  if (protocol !== undefined) {
-    if (!protocol.trim()) throw new Error('protocol must not be empty');
-    if (!PROTOCOLS[protocol]) {
-      const store = await openResultsStore(file, { readonly: true });
-      let present: string[];
-      try {
-        present = await store.listProtocols();
-      } finally {
-        await store.close();
-      }
-      if (!present.includes(protocol)) {
-        throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${redactLocation(file)} (${present.join(', ') || 'no runs'})`);
-      }
-    }
-  }
-  return { ...(await loadResults(file, { protocol, allowMixedConfigs })), file: redactLocation(file) };
-}
 
 /** Nothing to chart or report: the selected protocol (or every protocol) has no finished run. */
 export class NoFinishedRunsError extends Error {
