@@ -7,7 +7,7 @@
  */
 import { loadCifar10 } from '../data/cifar10';
 import { ConfigError, runId, trainImagesUsed, type RunConfig } from '../train/config';
-import { describeEngine } from '../engine/engine';
+import { describeEngine, runsThreads } from '../engine/engine';
 import { FINISHED_STATUSES } from '../train/records';
 import { measureThroughput } from '../train/throughput';
 import { checkResultsStore, openResultsStore } from '../store';
@@ -114,8 +114,7 @@ async function drainProtocol(settings: RunSettings, options: DrainHooks): Promis
     const printer = progressPrinter(options.progressBar ?? !!process.stdout.isTTY, log);
     const workers = Math.min(settings.workers, pending.length, settings.maxRuns ?? Infinity);
     // the tfjs-node backends have no data-parallel trainer: auto gives them 1 thread
-    const explicitBackend = backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu';
-    const threads = threadsChoice === 'auto' && explicitBackend ? 1 : resolveThreads(threadsChoice, { cores: availableCpus().count, slots: Math.max(1, workers) });
+    const threads = threadsChoice === 'auto' && !runsThreads(backend) ? 1 : resolveThreads(threadsChoice, { cores: availableCpus().count, slots: Math.max(1, workers) });
     if (pending.length) {
       // the cost, priced at a throughput measured here before anything is trained (a few SGD steps, ~3 s)
       const c = pending[0];

@@ -47,9 +47,10 @@ export function leaseSettings(given: Partial<LeaseOptions> = {}): Readonly<Lease
 export const TRAINING_BACKENDS: readonly BackendChoice[] = BACKEND_CHOICES.filter((b) => b !== 'cpu');
 
 /**
- * The backend rule: a known choice (default 'auto'), installed as itself when forced (checkBackendInstalled).
+ * The backend rule: a known choice (default 'auto'); resolveRunSettings then checks that a forced one
+ * is installed as itself (checkBackendInstalled).
  * @param o.training the command line's rule: 'cpu' is refused and the choices named are TRAINING_BACKENDS
- * @throws ConfigError for an unknown backend (naming the choices), 'cpu' under o.training, or a forced backend not installed
+ * @throws ConfigError for an unknown backend (naming the choices), or 'cpu' under o.training
  */
 export function backendSetting(backend: string | undefined, o: { training?: boolean } = {}): BackendChoice {
   const b = (backend ?? 'auto') as BackendChoice;
