@@ -58,60 +58,24 @@ let backend: 'auto' | 'onednn' | 'wasm' | 'tfjs-node' | 'tfjs-node-gpu' | 'cpu' 
 let redraw_every: number = 1;             // redraw the live chart every N epoch records
 
 // %%
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as ws from '../dist/index';
 
 // This notebook's small named configuration; any other name is a protocol (node dist/cli.js protocols).
-const CONFIGURATIONS: Record<string, { protocol: string; overrides: ws.ProtocolOverrides; data?: string; description: string }> = {
+const CONFIGURATIONS: Record<string, ws.NamedConfiguration> = {
   'race-demo': { protocol: 'quick', overrides: { seeds: 2, maxEpochs: 2, trainFraction: 0.1 },
     description: 'the race arms on the embedded CIFAR-10 subset (protocol quick: target 30% validation accuracy, 85% is out of reach there), 2 seeds, at most 2 epochs of 450 training images; a demonstration, not evidence' },
 };
-const named = CONFIGURATIONS[protocol];
-const spec = ws.getProtocol(named ? named.protocol : protocol);
-const overrides: ws.ProtocolOverrides = { ...(named ? named.overrides : {}) };
-if (seeds !== null) overrides.seeds = seeds;
-if (max_epochs !== null) overrides.maxEpochs = max_epochs;
-if (train_fraction !== null) overrides.trainFraction = train_fraction;
-if (target !== null) overrides.target = target;
-if (arms !== null) overrides.arms = arms;
-if (batch_size !== null) overrides.batchSize = batch_size;
-const targetAccuracy = overrides.target !== undefined ? overrides.target : spec.target;
-const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-const temporary = results === null;
-const store = results === null ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nb02-')), 'results.sqlite') : isUrl(results) ? results : path.resolve(ws.PROJECT_ROOT, results);
-const dataDir = data_dir !== null ? path.resolve(ws.PROJECT_ROOT, data_dir) : named?.data;
-const workerCount = workers === null ? ws.defaultWorkers() : workers;
-// Paths as printed: relative to the project root, the temporary store by name, no password of a URL.
-const shown = (line: string) => line.split(path.dirname(store)).join(temporary ? '<temporary store>' : path.dirname(store))
-  .split(ws.PROJECT_ROOT + path.sep).join('').replace(/(\/\/[^:@\/\s]*):[^@\/\s]*@/g, '$1:***@');
-console.log(`parameters: ${JSON.stringify({ protocol: protocol, seeds: seeds, max_epochs: max_epochs, train_fraction: train_fraction, target: target, arms: arms, batch_size: batch_size, data_dir: data_dir, results: results, workers: workers, backend: backend, redraw_every: redraw_every })}`);
-console.log(named ? `configuration ${protocol}: protocol ${named.protocol} with ${JSON.stringify(overrides)}${named.data ? `, data ${shown(named.data)}` : ''}: ${named.description}` : `protocol ${protocol}${Object.keys(overrides).length ? ` with ${JSON.stringify(overrides)}` : ''}`);
-console.log(`results store: ${temporary ? 'a new temporary SQLite store, removed at the end of the notebook' : shown(store)}; ${workerCount} worker process(es), backend ${backend}`);
+// The parameters made into one plan (src/runs/notebook.ts); printed paths are relative to the project root,
+// the temporary store by name, no password of a URL (nb.shown).
+const nb = ws.trainingNotebook({ protocol: protocol, seeds: seeds, max_epochs: max_epochs, train_fraction: train_fraction, target: target, arms: arms, batch_size: batch_size, data_dir: data_dir, results: results, workers: workers, backend: backend, redraw_every: redraw_every }, CONFIGURATIONS, 'nb02-');
+const { spec, overrides, targetAccuracy, store, dataDir, workerCount } = nb;
 
 // %% [markdown]
 // ## Protocol and what the store already holds
 
 // %%
-console.log(`${spec.name}: ${spec.description}`);
-for (const a of spec.arms) console.log(`  arm ${a.name}: ${a.description}`);
-console.log(`seeds ${overrides.seeds ?? spec.seeds}, at most ${overrides.maxEpochs ?? spec.maxEpochs} epochs, target ${targetAccuracy ?? '-'}${spec.stopAtTarget ? ' (runs stop there)' : ' (recorded, runs go on)'}`);
-// the protocol's notes describe its own settings: shown only when this run keeps them
-if (Object.keys(overrides).length === 0) spec.notes.forEach((n) => console.log(`note: ${n}`));
-else console.log(`(the notes of protocol ${spec.name} describe its own settings (${spec.seeds} seeds, at most ${spec.maxEpochs} epochs, train fraction ${spec.trainFraction}), not this run's: node dist/cli.js protocols prints them)`);
-// The runs of this configuration and those already finished in the store
-const dataFolder = dataDir ?? (spec.data === 'embedded' ? ws.EMBEDDED_DATA_DIR : ws.locateCifar10().dir);
-const manifest = ws.readManifest(dataFolder);
-const records = (f: string) => manifest.files[f].records ?? manifest.files[f].bytes / ws.CIFAR10_RECORD_BYTES;
-const trainFileImages = manifest.train.reduce((s, f) => s + records(f), 0);
-const planned = ws.expandProtocol(spec, manifest.name, trainFileImages, overrides).runs;
-const before = temporary || (!isUrl(store) && !fs.existsSync(store)) ? [] : (await ws.loadResults(store, { protocol: spec.name, allowMixedConfigs: true })).runs;
-const counts = new Map<string, number>();
-for (const r of before) counts.set(`${r.arm} ${r.status}`, (counts.get(`${r.arm} ${r.status}`) ?? 0) + 1);
-console.log(before.length ? `the store holds ${before.length} runs of ${spec.name}: ${JSON.stringify(Object.fromEntries(counts))}` : `the store holds no run of ${spec.name}`);
-const finishedIds = new Set(before.filter((r) => ['completed', 'censored', 'diverged'].includes(r.status)).map((r) => r.runId));
-const pending = planned.filter((c) => !finishedIds.has(ws.runId(c)));
+// The protocol, the runs of this configuration and those already finished in the store
+const plan = await ws.trainingPlan(nb);
 
 // %% [markdown]
 // ## Expected duration
@@ -119,16 +83,8 @@ const pending = planned.filter((c) => !finishedIds.has(ws.runId(c)));
 // Measured here, before anything is trained: a few SGD steps and an evaluation pass of ResNet-20 in this kernel (`ws.measureThroughput`, ~10 s), then `ws.estimateTrainingSeconds`: every run to be trained takes its start-up plus epochs × (training images / training speed + evaluated images / evaluation speed). The range goes from every worker keeping the measured speed to the workers together being no faster than one process (on the idle 2-core development machine 2 workers together gave 1.25× one; other work on the machine slows them further). For protocols that stop at the target it is an upper bound.
 
 // %%
-const speed = await ws.measureThroughput({ backend: backend, batchSize: overrides.batchSize ?? 128 });
-const first = pending[0] ?? planned[0];
-const trainImages = Math.max(1, Math.round((trainFileImages - first.data.validationCount) * first.data.trainFraction));
-const evalImages = first.data.validationCount + (first.data.testCount ?? records(manifest.test));
-const parallelRuns = Math.max(1, Math.min(workerCount, pending.length));
-const expected = ws.estimateTrainingSeconds({ runs: pending.length, epochs: first.maxEpochs, trainImages: trainImages, evalImages: evalImages, workers: workerCount }, speed);
-const expectedText = (expected.low === expected.high ? ws.formatDuration(expected.low) : `${ws.formatDuration(expected.low)} to ${ws.formatDuration(expected.high)}`) + (spec.stopAtTarget && pending.length ? ' at most' : '');
-console.log(`measured in this kernel: ${speed.trainImagesPerSecond.toFixed(0)} training images/s, ${speed.evalImagesPerSecond.toFixed(0)} evaluated images/s, ${speed.setupSeconds.toFixed(1)} s start-up (${speed.backend})`);
-console.log(`${planned.length} runs, ${planned.length - pending.length} already finished, ${pending.length} to train: up to ${first.maxEpochs} epochs of ${trainImages} training + ${evalImages} evaluated images each, ${parallelRuns} at a time`);
-console.log(`expected duration: ${expectedText}${parallelRuns > 1 ? ` (${parallelRuns} workers at the measured speed each, to no faster than one process)` : ''}`);
+// the training speed measured in this kernel, and the expected duration of the pending runs
+const expectedText = await ws.trainingEstimate(nb, plan);
 
 // %% [markdown]
 // ## Train (or resume) with a live chart
@@ -145,7 +101,7 @@ live.render();
 const started = Date.now();
 const result = await ws.runProtocol({
   protocol: spec.name, overrides: overrides, data: dataDir, results: store, workers: workerCount, backend: backend,
-  onEpoch: live.onEpoch, progressBar: false, log: (line) => console.log(shown(line)),
+  onEpoch: live.onEpoch, progressBar: false, log: (line) => console.log(nb.shown(line)),
 });
 live.render(); // final state
 const trainedSeconds = (Date.now() - started) / 1000;
@@ -178,9 +134,4 @@ if (timeToTarget) ws.showFigure(timeToTarget, { height: 440 });
 // The temporary store (`results = null`) is removed here; a store given by `results` is kept.
 
 // %%
-if (temporary) {
-  fs.rmSync(path.dirname(store), { recursive: true, force: true });
-  console.log('temporary store removed');
-} else {
-  console.log(`results kept in ${shown(store)}`);
-}
+ws.removeScratchStore(nb);

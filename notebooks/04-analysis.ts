@@ -155,7 +155,7 @@ for (const p of analyses) {
 const found = analyses.map((p) => ({ p, c: p.comparisons.find((c) => c.measure === 'final test error' && c.welch) })).find((x) => x.c);
 if (found) {
   const { p, c } = found;
-  const errs = (arm: string) => runs.filter((r) => r.protocol === p.protocol && r.arm === arm && (r.status === 'completed' || r.status === 'censored') && r.finalTestAccuracy !== null).map((r) => 1 - r.finalTestAccuracy!);
+  const errs = (arm: string) => runs.filter((r) => r.protocol === p.protocol && r.arm === arm && ws.isFinished(r) && r.status !== 'diverged' && r.finalTestAccuracy !== null).map((r) => 1 - r.finalTestAccuracy!);
   const a = errs(c!.armA);
   const b = errs(c!.armB);
   const direct = ws.welchTTest(a, b);

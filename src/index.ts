@@ -4,6 +4,7 @@ export * from './data';
 export * from './engine';
 export * from './model';
 export * from './train';
+export * from './store';
 export * from './runs';
 export * from './analysis';
 

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { analyzeResults, armFrame, comparisonFrame, fmt, frameHtml, loadResults, runsFrame, writeReport } from '../src/analysis';
-import { openResultsStore, type ResultsStore } from '../src/runs/store';
+import { openResultsStore, type ResultsStore } from '../src/store';
 import { writeHandRun } from './fixtures/hand-runs';
 import { ROOT, tmpDir } from './helpers';
 

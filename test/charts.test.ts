@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { EpochRecord, RunRecord } from '../src/runs/types';
+import type { EpochRecord, RunRecord } from '../src/store/types';
 import {
   armColors,
   kaplanMeierFigure,

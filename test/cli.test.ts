@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { openResultsStore } from '../src/runs/store';
+import { openResultsStore } from '../src/store';
 import { ROOT, autoBackend, tmpDir } from './helpers';
 
 const CLI = path.join(ROOT, 'dist', 'cli.js');

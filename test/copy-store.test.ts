@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { openResultsStore, workerIdentity, type ResultsStore } from '../src/runs/store';
+import { openResultsStore, workerIdentity, type ResultsStore } from '../src/store';
 import { tmpDir } from './helpers';
 import { startPostgres, type TestPostgres, PG_PASSWORD } from './fixtures/postgres';
 import { runCli } from './fixtures/reliability/support';

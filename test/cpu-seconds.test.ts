@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { analyzeProtocol } from '../src/analysis';
-import type { EpochRecord, RunRecord } from '../src/runs/types';
+import type { EpochRecord, RunRecord } from '../src/store/types';
 
 /** A race run: `cpu` CPU seconds per epoch, reaching the target at `hit` (null: censored at `epochs`). */
 function run(arm: string, seed: number, epochs: number, hit: number | null, cpuPerEpoch: number | null): { run: RunRecord; epochs: EpochRecord[] } {

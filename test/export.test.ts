@@ -25,7 +25,7 @@ import {
 import { writeFileAtomic } from '../src/analysis/charts/export';
 import { loadResults } from '../src/analysis/results';
 import { reportFigures } from '../src/analysis/report/figures';
-import type { RunRecord } from '../src/runs/types';
+import type { RunRecord } from '../src/store/types';
 import { requireComponent } from './fixtures/components';
 
 function chromiumOrSkip(): string | false {

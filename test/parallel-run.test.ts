@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { CLI, makeMiniDataset, runCli, startCli, tinyProtocolFile } from './fixtures/reliability/support';
 import { ROOT, tmpDir } from './helpers';
-import { resolveThreads } from '../src/runs/runner';
+import { resolveThreads } from '../src/runs/settings';
 import { ConfigError, configHash, LIMITS, runId, validateRunConfig, withThreads, type RunConfig } from '../src/train/config';
 import { checkpointThreads } from '../src/train/checkpoint';
 import { loadOneDnn } from '../src/engine/onednn';

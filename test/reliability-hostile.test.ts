@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { ROOT, tmpDir } from './helpers';
 import { CLI, makeMiniDataset, runCli, tinyArgs, tinyProtocolFile, type CliResult } from './fixtures/reliability/support';
-import { openResultsStore } from '../src/runs/store';
+import { openResultsStore } from '../src/store';
 import { expandProtocol, getProtocol } from '../src/runs/protocols';
 import { runProtocol } from '../src/runs/runner';
 import { LIMITS, validateRunConfig } from '../src/train/config';

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { tmpDir } from './helpers';
-import { openResultsStore, SCHEMA_VERSION } from '../src/runs/store';
+import { openResultsStore, SCHEMA_VERSION } from '../src/store';
 import { loadProtocolFile, parseProtocolObject } from '../src/runs/protocol-file';
 import { makeMiniDataset, refreshManifest, runCli, tinyProtocolFile, type CliResult } from './fixtures/reliability/support';
 

@@ -2,7 +2,7 @@
  * Reliability: runs survive kill -9. Real CLI processes train a tiny protocol (mini CIFAR-10 subset,
  * ~3 iterations per epoch) in-process (--workers 0) and are killed with SIGKILL in the middle of an
  * epoch and inside the epoch-end write (fault hook WS_FAULT=kill-in-epoch-write:N in
- * src/runs/store.ts). Worker processes: test/reliability-kill-workers.test.ts.
+ * src/store/sql/). Worker processes: test/reliability-kill-workers.test.ts.
  *
  * Documented behaviour checked here: there are no mid-run checkpoints. Every finished epoch is in
  * the store exactly once; an unfinished run stays 'running' (or 'failed' when its worker died under
@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tmpDir } from './helpers';
-import { openResultsStore } from '../src/runs/store';
+import { openResultsStore } from '../src/store';
 import {
   epochNumbers, makeMiniDataset, readStore, runCli, sleep, startCli, tinyArgs, tinyProtocolFile,
 } from './fixtures/reliability/support';

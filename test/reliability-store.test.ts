@@ -3,7 +3,7 @@
  * - 4 writer processes (test/fixtures/reliability/writer.js) create and write one store at once
  *   (WAL, busy timeout): 1,000 epoch rows, none lost or duplicated, while this process reads;
  * - exports killed half-way (SIGKILL) leave no partial file under the final name: CSV export
- *   (src/runs/csv.ts, temp + fsync + rename) and chart export (writeFileAtomic in
+ *   (src/store/csv.ts, temp + fsync + rename) and chart export (writeFileAtomic in
  *   src/analysis/charts/export.ts), both with a deterministic kill after half the bytes of the
  *   temporary file (test/fixtures/reliability/export-kill.js) and with a kill from outside while a
  *   large export is being written.
@@ -15,9 +15,9 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { tmpDir } from './helpers';
-import { openResultsStore, workerIdentity } from '../src/runs/store';
+import { openResultsStore, workerIdentity } from '../src/store';
 import { writeHandRun } from './fixtures/hand-runs';
-import { exportCsv, writeCsvAtomic } from '../src/runs/csv';
+import { exportCsv, writeCsvAtomic } from '../src/store/csv';
 import { CLI, DIST_SRC, FIXTURES, readStore, sleep } from './fixtures/reliability/support';
 
 const WRITERS = 4;

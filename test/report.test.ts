@@ -1,5 +1,5 @@
 /**
- * reports/report.md from results stores built here with hand-made rows (src/runs/store.ts). The
+ * reports/report.md from results stores built here with hand-made rows (src/store). The
  * expected numbers are independent of the report code: the Welch, one-sample t, Hedges' g and
  * Mann–Whitney values come from SciPy (test/fixtures/stats-scipy.json), the Kaplan–Meier median and
  * log-rank values from R survival (test/fixtures/stats-survival.json), means are computed below.
@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
-  analyzeResults, cliExportCharts, cliReport, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
+  analyzeResults, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
 } from '../src/analysis';
+import { cliExportCharts, cliReport } from '../src/commands/report';
 import type { PlotlyFigure } from '../src/analysis/charts';
-import { openResultsStore, type ResultsStore } from '../src/runs/store';
+import { openResultsStore, type ResultsStore } from '../src/store';
 import { ROOT, tmpDir } from './helpers';
 import { writeHandRun } from './fixtures/hand-runs';
 import { requireComponent } from './fixtures/components';

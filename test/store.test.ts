@@ -9,11 +9,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { openResultsStore, SCHEMA_VERSION, exportCsv, workerIdentity, LeaseLostError, type WorkerIdentity } from '../src/runs';
-import type { EpochRecord } from '../src/runs';
+import { openResultsStore, SCHEMA_VERSION, exportCsv, workerIdentity, LeaseLostError, type WorkerIdentity } from '../src/store';
+import type { EpochRecord } from '../src/store';
 import { tmpDir } from './helpers';
 import { engineNotes } from '../src/analysis/results';
-import { statusText, storeStatus } from '../src/runs/status';
+import { statusText, storeStatus } from '../src/store/status';
 import { spawnSync } from 'node:child_process';
 
 const start = (runId: string) => ({

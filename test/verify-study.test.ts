@@ -13,11 +13,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { openResultsStore, type RunStart } from '../src/runs/store';
+import { openResultsStore, type RunStart } from '../src/store';
 import { expandProtocol, getProtocol } from '../src/runs/protocols';
 import { configHash, runId, type RunConfig } from '../src/train/config';
 import { verifyStudyStore } from '../src/runs/verify';
-import { STUDY_RESULTS_PATH } from '../src/runs/location';
+import { STUDY_RESULTS_PATH } from '../src/store/location';
 import type { EpochRecord, RunSummary } from '../src/train/records';
 import { writeHandRun } from './fixtures/hand-runs';
 

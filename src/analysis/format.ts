@@ -3,7 +3,7 @@
  * tables), so that one number prints the same everywhere: fractions as percentages, test-error
  * differences in percentage points, p-values with 3 significant digits, missing values as a dash.
  */
-import type { Measure, MeasureComparison, SurvivalSummary } from './model';
+import { targetPercent, type Measure, type MeasureComparison, type SurvivalSummary } from './model';
 
 export const DASH = '–';
 
@@ -35,7 +35,7 @@ export function ci(lo: number | null | undefined, hi: number | null | undefined,
 
 /** A target fraction as a percentage (0.85 -> 85%), or "the target". */
 export function pctTarget(t: number | null): string {
-  return t === null ? 'the target' : `${+(t * 100).toFixed(2)}%`;
+  return t === null ? 'the target' : targetPercent(t);
 }
 
 /** Display scale, decimals and unit of a measure's values and differences (test error in percentage points). */

@@ -4,7 +4,7 @@
  * comparison frames render a {@link ProtocolAnalysis}: the same numbers as the CLI text and the
  * report, in the model's units (fractions, epochs, seconds) and direction (A − B, step as B).
  */
-import type { EpochRecord, RunRecord } from '../runs/types';
+import type { EpochRecord, RunRecord } from '../store/types';
 import { finalTestError, type ProtocolAnalysis } from './model';
 
 type DanfoModule = typeof import('danfojs-node');

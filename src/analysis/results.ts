@@ -2,16 +2,21 @@
  * Loading saved runs for analysis, with the pooling rule: runs of one arm are pooled only when
  * their configurations differ in nothing but the seed (same config hash), unless asked otherwise.
  */
-import { openResultsStore } from '../runs/store';
-import type { EpochRecord, RunRecord } from '../runs/types';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROTOCOLS } from '../runs/protocols';
+import { isPostgresUrl, openResultsStore, redactLocation } from '../store';
+import type { EpochRecord, RunRecord } from '../store/types';
 import { OUTSIDE_HASH } from '../train/config';
-import { engineLabel, type StoredRun } from '../runs/store-api';
+import { engineLabel, type StoredRun } from '../store/api';
 
 export interface LoadedResults {
   runs: (RunRecord & { configHash?: string })[];
   epochs: EpochRecord[];
   /** Warnings about what was excluded. */
   notes: string[];
+  /** Every protocol of the store (with runs or planned runs), whatever `protocol` selected. */
+  protocols: string[];
 }
 
 /** Flattens a configuration to dotted keys -> JSON values. */
@@ -96,7 +101,8 @@ export class PoolingError extends Error {
 
 /**
  * Reads runs (and their epochs) of a protocol from a results store, read-only (nothing is created,
- * migrated or left beside the file; a store in a read-only folder works).
+ * migrated or left beside the file; a store in a read-only folder works): the one front door of
+ * every view (the CLI's analyze, the report, the charts, the notebooks; loadReportResults checks first).
  * @param file results store: SQLite file path or postgres:// URL
  * @param options.protocol protocol name (all when omitted)
  * @param options.allowMixedConfigs pool runs of an arm even when their configurations differ beyond the seed
@@ -134,8 +140,28 @@ export async function loadResults(file: string, options: { protocol?: string; al
     }
     notes.push(...engineNotes(runs as StoredRun[]));
     const epochs = await store.listEpochs(runs.map((r) => r.runId));
-    return { runs, epochs, notes };
+    return { runs, epochs, notes, protocols: await store.listProtocols() };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * loadResults for a report or a notebook, checking the file and the protocol: the store must exist
+ * (a SQLite file) and a protocol must be a known one or one of the store's.
+ * @returns the loaded results and the store's location fit for messages (no password)
+ * @throws Error naming the file when it does not exist or is not a file, or naming the protocol when
+ *   it is neither a known protocol nor in the store; as loadResults otherwise
+ */
+export async function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): Promise<LoadedResults & { file: string }> {
+  const url = isPostgresUrl(results);
+  const file = url ? results : path.resolve(results);
+  if (!url && !fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
+  if (!url && !fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
+  if (protocol !== undefined && !protocol.trim()) throw new Error('protocol must not be empty');
+  const loaded = await loadResults(file, { protocol, allowMixedConfigs });
+  if (protocol !== undefined && !PROTOCOLS[protocol] && !loaded.protocols.includes(protocol)) {
+    throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${redactLocation(file)} (${loaded.protocols.join(', ') || 'no runs'})`);
+  }
+  return { ...loaded, file: redactLocation(file) };
 }

@@ -26,7 +26,7 @@ import { trainRun } from '../train/loop';
 import { runId, trainImagesUsed, type RunConfig } from '../train/config';
 import { loadDatasetCached, prepareRunData } from '../runs/prepare';
 import { expandProtocol, getProtocol } from '../runs/protocols';
-import { openResultsStore } from '../runs/store';
+import { openResultsStore } from '../store';
 import { compareCurves, formatComparison, type Curves } from './fidelity-compare';
 
 const USAGE = 'usage: npm run fidelity [-- --epochs E (5) --seeds S (3) --train-images N (10000) --arm NAME (step) ' +

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { selectEngine } from '../engine/engine';
 import { createTrainState } from '../train/step';
 import { saveCheckpoint } from '../train/checkpoint';
-import { openResultsStore, redactLocation, workerIdentity } from '../runs/store';
+import { openResultsStore, redactLocation, workerIdentity } from '../store';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;

@@ -150,6 +150,23 @@ export function describeEngine(choice: BackendChoice): string {
   return native ? `auto -> ${native.replace('@tensorflow/', '')} if its binding loads, else ${fallback}` : `auto -> ${fallback}`;
 }
 
+/** Whether a backend (choice, engine or tfjs name) can run the data-parallel trainer: wasm, onednn, or auto (see threadsProblem). */
+export function runsThreads(backend: string): boolean {
+  return backend === 'wasm' || backend === 'onednn' || backend === 'auto';
+}
+
+/**
+ * The rule of the data-parallel trainer (threads > 1): only backends whose kernels synchronise batch
+ * norm across threads can run it: wasm and onednn (tfjs's own backend name is 'wasm' for both), and
+ * 'auto' (which falls back to 1 thread where it picks another engine).
+ * @param backend a BackendChoice, an engine's backend or tfjs's backend name
+ * @returns why `threads` cannot train on `backend` (a sentence starting "threads N"), or null
+ */
+export function threadsProblem(threads: number, backend: string): string | null {
+  if (threads <= 1 || runsThreads(backend)) return null;
+  return `threads ${threads} needs the wasm or onednn backend (their kernels synchronise batch norm across threads), not ${backend}`;
+}
+
 /** The engine selected in this process, or null. */
 export function currentEngine(): EngineInfo | null {
   return selected;

@@ -3,37 +3,18 @@
  * under a lease, resumes it from its checkpoint (or starts it), and writes every finished epoch with
  * its checkpoint to the results store, fenced by the lease.
  */
-import { selectEngine, type BackendChoice } from '../engine/engine';
+import { selectEngine, threadsProblem, type BackendChoice } from '../engine/engine';
 import { CheckpointError, checkpointThreads } from '../train/checkpoint';
 import { ConfigError, configHash, runId as makeRunId, withThreads, type RunConfig } from '../train/config';
 import { trainRun, TrainingInterrupted, type ResumeFrom, type TrainHooks } from '../train/loop';
-import type { EpochRecord, RunStatus } from './types';
+import type { EpochRecord, RunStatus } from '../store/types';
 import { keepLease } from './lease';
-import { LeaseLostError, type ResultsStore, type WorkerIdentity } from './store';
+import { LeaseLostError, type ResultsStore, type WorkerIdentity } from '../store';
 import { codeVersion, prepareRunData } from './prepare';
+import type { LeaseOptions } from './settings';
 
-/** How runs are held and saved (CLI: --lease-seconds, --heartbeat-seconds, --checkpoint-every). */
-export interface LeaseOptions {
-  /** A lease not renewed for this long may be taken over (default 120). */
-  leaseSeconds: number;
-  /** Seconds between lease renewals (default 30). */
-  heartbeatSeconds: number;
-  /** Epochs between checkpoints (default 1). */
-  checkpointEvery: number;
-}
-
-export const DEFAULT_LEASE: LeaseOptions = { leaseSeconds: 120, heartbeatSeconds: 30, checkpointEvery: 1 };
-
-/** The given lease settings, each one left out (or undefined) taken from DEFAULT_LEASE. */
-export function leaseOptions(given: Partial<LeaseOptions>): LeaseOptions {
-  return {
-    leaseSeconds: given.leaseSeconds ?? DEFAULT_LEASE.leaseSeconds,
-    heartbeatSeconds: given.heartbeatSeconds ?? DEFAULT_LEASE.heartbeatSeconds,
-    checkpointEvery: given.checkpointEvery ?? DEFAULT_LEASE.checkpointEvery,
-  };
-}
-
-export interface ExecuteOptions extends Partial<LeaseOptions> {
+/** What executeRun needs: the invocation's checked settings (settings.ts: lease, backend, threads) and its hooks. */
+export interface ExecuteOptions extends LeaseOptions {
   dataDir: string;
   backend: BackendChoice;
   worker: WorkerIdentity;
@@ -71,12 +52,13 @@ let cachedCodeVersion: string | null | undefined;
 export async function executeRun(config: RunConfig, options: ExecuteOptions, store: ResultsStore): Promise<RunResult> {
   const engine = await selectEngine({ backend: options.backend });
   const log = options.log ?? ((l: string) => console.log(l));
-  const lease = leaseOptions(options);
   const id = makeRunId(config);
   const tag = `[${config.protocol} ${config.arm} seed ${config.seed}]`;
   let threads = options.threads ?? config.threads ?? 1;
-  if (threads > 1 && engine.backend !== 'wasm' && engine.backend !== 'onednn') {
-    if (!options.threadsAuto) throw new ConfigError(`--threads ${threads} needs the wasm or onednn backend (their kernels synchronise batch norm across threads); this process uses ${engine.backend}`);
+  // the one place where 'auto' has become an engine: its threads are checked against it (settings.ts checked a named backend)
+  const problem = threadsProblem(threads, engine.backend);
+  if (problem) {
+    if (!options.threadsAuto) throw new ConfigError(`--${problem}`);
     threads = 1;
   }
   const data = prepareRunData(options.dataDir, config.data);
@@ -86,7 +68,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
     runId: id, protocol: config.protocol, arm: config.arm, seed: config.seed, config: fresh as unknown as Record<string, unknown>,
     configHash: configHash(config), target: config.target, backend: engine.backend,
     versions: { ...engine.versions, node: process.version }, codeVersion: cachedCodeVersion,
-  }, options.worker, { leaseSeconds: lease.leaseSeconds, skipFailedSince: options.skipFailedSince });
+  }, options.worker, { leaseSeconds: options.leaseSeconds, skipFailedSince: options.skipFailedSince });
   if (!claim.claimed) {
     options.onSkip?.(claim.reason);
     return claim.final ? 'skipped' : 'held';
@@ -107,9 +89,9 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions, sto
   } else if (threads > 1) {
     log(`${tag} training with ${threads} threads`);
   }
-  const keeper = keepLease(store, claim.lease, lease.heartbeatSeconds, log);
+  const keeper = keepLease(store, claim.lease, options.heartbeatSeconds, log);
   const hooks: TrainHooks = {
-    checkpointEvery: lease.checkpointEvery,
+    checkpointEvery: options.checkpointEvery,
     onEpoch: async (record, summary, checkpoint) => {
       await store.recordEpoch(claim.lease, record, summary, checkpoint);
       options.onEpoch?.(record, run);

@@ -5,7 +5,7 @@
  * the run, so training on is wasted work, and the fenced writes would be refused anyway). A process
  * that was merely busy (a long step) is not cut off: its next renewal decides.
  */
-import type { Lease, ResultsStore } from './store';
+import type { Lease, ResultsStore } from '../store';
 
 export interface LeaseKeeper {
   /** Why the lease is lost, or null while it holds. */

@@ -8,8 +8,8 @@ import type { RunConfig } from '../train/config';
 import { runId } from '../train/config';
 import { executeRun, type ExecuteOptions, type RunResult } from './execute';
 import type { EpochProgress } from './progress';
-import { workerIdentity, type ResultsStore } from './store';
-import type { EpochRecord } from './types';
+import { workerIdentity, type ResultsStore } from '../store';
+import type { EpochRecord } from '../store/types';
 
 /** What became of a run handed to a slot; `reason` says why it was skipped or failed. */
 export interface SlotOutcome {

@@ -3,7 +3,7 @@
  * bar (a terminal) or a line per quarter epoch (logs, notebooks).
  */
 import type { RunConfig } from '../train/config';
-import type { EpochRecord } from './types';
+import type { EpochRecord } from '../store/types';
 
 /** An in-epoch progress report of a run. */
 export interface EpochProgress {

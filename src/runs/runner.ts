@@ -6,48 +6,22 @@
  * Runs held by other workers are waited for: if their lease expires, they are taken over.
  */
 import { loadCifar10 } from '../data/cifar10';
-import { EMBEDDED_DATA_DIR, locateCifar10 } from '../data/locate';
-import { ConfigError, LIMITS, runId, type RunConfig } from '../train/config';
-import { BACKEND_CHOICES, describeEngine, type BackendChoice } from '../engine/engine';
-import { leaseOptions, type LeaseOptions } from './execute';
+import { ConfigError, runId, trainImagesUsed, type RunConfig } from '../train/config';
+import { describeEngine, runsThreads } from '../engine/engine';
 import { FINISHED_STATUSES } from '../train/records';
-import { resolveResultsLocation } from './location';
+import { measureThroughput } from '../train/throughput';
+import { checkResultsStore, openResultsStore } from '../store';
+import type { EpochRecord, RunRecord } from '../store/types';
 import { inProcessSlot, processSlot, type RunSlot, type SlotOutcome } from './pool';
 import { formatEpoch, progressPrinter } from './progress';
-import { expandProtocol, getProtocol, type ProtocolOverrides, type ProtocolSpec } from './protocols';
-import { checkResultsStore, openResultsStore } from './store';
-import type { EpochRecord, RunRecord } from './types';
-import { checkBackendInstalled } from './backend-check';
+import { expandProtocol } from './protocols';
 import { costText, protocolCost } from './cost';
-import { measureThroughput } from '../train/throughput';
-import { trainImagesUsed } from '../train/config';
 import { Interrupted, kernelInterruptSignal } from './kernel-signal';
 import { availableCpus } from './cpus';
+import { protocolDataFolder, resolveRunSettings, resolveThreads, type RunSettings, type RunSettingsInput } from './settings';
 
-export { DEFAULT_RESULTS_PATH, resolveResultsLocation, STUDY_RESULTS_PATH } from './location';
-
-export interface RunProtocolOptions {
-  protocol: string | ProtocolSpec;
-  overrides?: ProtocolOverrides;
-  /** Results store: SQLite path or postgres:// URL (default RESULTS_URL, else data/results.sqlite). */
-  results?: string;
-  /** CIFAR-10 directory (--data); default: see locateCifar10. */
-  data?: string;
-  backend?: BackendChoice;
-  /** Parallel worker processes (default: one per core, at most one per pending run); 0 = train in this process. */
-  workers?: number;
-  /**
-   * Threads of each run started from epoch 1 (see resolveThreads): a number, or 'auto' (default):
-   * the cores divided among the runs this invocation trains at once. A resumed run continues with
-   * the thread count recorded in its checkpoint.
-   */
-  threads?: number | 'auto';
-  /** Lease and checkpoint settings (defaults: lease 120 s, heartbeat 30 s, checkpoint every epoch). */
-  lease?: Partial<LeaseOptions>;
-  /** Train only run I (0-based) of the protocol's expansion (Slurm array task, Kubernetes completion index). */
-  runIndex?: number;
-  /** Stop after this many runs trained by this invocation. */
-  maxRuns?: number;
+/** runProtocol's options: the invocation's settings (checked once by resolveRunSettings) and its hooks. */
+export interface RunProtocolOptions extends RunSettingsInput {
   /**
    * Aborting it (SIGINT/SIGTERM) stops every run within an iteration and releases it, resumable.
    * Default in a tslab kernel: the cell's Kernel > Interrupt signal, and then an interrupted protocol
@@ -77,30 +51,6 @@ export interface ProtocolResult {
   runs: RunRecord[];
 }
 
-/** Default number of workers: the CPUs this process may use (affinity, cgroup quota, SLURM_CPUS_PER_TASK; see availableCpus). */
-export function defaultWorkers(): number {
-  return availableCpus().count;
-}
-
-/**
- * Threads per run of one invocation, resolved once before any run is claimed. A number is used as
- * given (1..LIMITS.threads). 'auto' divides the cores among the runs trained at once:
- * floor(cores / slots), at least 1, where slots = min(workers, pending runs, max runs) (1 when
- * training in this process). With the default workers (one per core) that is 1 thread per run
- * while a protocol has at least as many pending runs as cores (processes already use every core),
- * and cores / pending runs threads for its last few runs, or a single run in a notebook.
- * @param o.cores cores available to this process (defaultWorkers())
- * @param o.slots runs trained at once by this invocation (>= 1)
- * @throws ConfigError when a number is not an integer in 1..LIMITS.threads
- */
-export function resolveThreads(choice: number | 'auto', o: { cores: number; slots: number }): number {
-  if (choice === 'auto') return Math.max(1, Math.min(LIMITS.threads, Math.floor(o.cores / Math.max(1, o.slots))));
-  if (!Number.isInteger(choice) || choice < 1 || choice > LIMITS.threads) {
-    throw new ConfigError(`threads must be an integer in 1..${LIMITS.threads} or "auto", got ${String(choice)}`);
-  }
-  return choice;
-}
-
 /** A run whose lease is lost more often than this in one invocation counts as failed (exit status 1). */
 const MAX_LEASE_LOSSES = 3;
 
@@ -115,9 +65,10 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
  * @throws ConfigError / StoreError / DataFileError before any training on bad input (the store is checked before the data)
  */
 export async function runProtocol(given: RunProtocolOptions): Promise<ProtocolResult> {
+  const settings = resolveRunSettings(given); // checked once: the drain, its workers and the training loop trust it
   const kernelSignal = given.signal ? undefined : kernelInterruptSignal();
   const options = kernelSignal ? { ...given, signal: kernelSignal } : given;
-  const result = await drainProtocol(options);
+  const result = await drainProtocol(settings, options);
   if (kernelSignal && result.interrupted) {
     const kept = result.runs.filter((r) => FINISHED_STATUSES.has(r.status)).length;
     throw new Interrupted(`Kernel > Interrupt: protocol ${result.protocol} stopped; ${result.released} run${result.released === 1 ? '' : 's'} released, ` +
@@ -126,34 +77,21 @@ export async function runProtocol(given: RunProtocolOptions): Promise<ProtocolRe
   return result;
 }
 
-async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResult> {
-  const protocol = typeof options.protocol === 'string' ? getProtocol(options.protocol) : options.protocol;
+/** Hooks of a drain: everything of RunProtocolOptions that is not a setting. */
+type DrainHooks = Pick<RunProtocolOptions, 'signal' | 'log' | 'onEpoch' | 'progressBar'>;
+
+async function drainProtocol(settings: RunSettings, options: DrainHooks): Promise<ProtocolResult> {
+  const { protocol, backend, lease, results: location } = settings;
   const log = options.log ?? ((l: string) => console.log(l));
-  const backend = options.backend ?? 'auto';
-  if (!BACKEND_CHOICES.includes(backend)) throw new ConfigError(`unknown backend "${backend}"; expected one of ${BACKEND_CHOICES.join(', ')}`);
-  checkBackendInstalled(backend);
-  const threadsChoice = options.threads ?? 'auto';
-  if (threadsChoice !== 'auto') {
-    resolveThreads(threadsChoice, { cores: 1, slots: 1 }); // checked before anything is read
-    if (threadsChoice > 1 && (backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu')) {
-      throw new ConfigError(`--threads ${threadsChoice} needs the wasm or onednn backend (their kernels synchronise batch norm across threads), not ${backend}`);
-    }
-  }
-  const lease: LeaseOptions = leaseOptions(options.lease ?? {});
-  if (!(lease.heartbeatSeconds > 0 && lease.leaseSeconds > lease.heartbeatSeconds)) {
-    throw new ConfigError(`--lease-seconds (${lease.leaseSeconds}) must be longer than --heartbeat-seconds (${lease.heartbeatSeconds}${options.lease?.heartbeatSeconds === undefined ? ', the default' : ''})`);
-  }
-  const location = resolveResultsLocation(options.results);
+  const threadsChoice = settings.threads;
   // the store is checked (refused if foreign, newer or read-only) before the data; a new SQLite file is created only after it
   const early = await checkResultsStore(location, { log });
   let store = early;
   try {
-    const located = protocol.data === 'embedded' && !options.data
-      ? { dir: EMBEDDED_DATA_DIR, description: `embedded CIFAR-10 subset at ${EMBEDDED_DATA_DIR} (protocol ${protocol.name} uses it unless --data is given)` }
-      : locateCifar10(options.data);
+    const located = protocolDataFolder(protocol, settings.data);
     const dataset = loadCifar10(located.dir); // verifies every file (size, md5, labels) before training
     log(`data: ${located.description}: ${dataset.train.count} training-file images, ${dataset.test.count} test images, md5 verified`);
-    const expansion = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, options.overrides, dataset.test.count);
+    const expansion = expandProtocol(protocol, dataset.manifest.name, dataset.train.count, settings.overrides, dataset.test.count);
     const { warnings } = expansion;
     if (protocol.data === 'any' && dataset.manifest.name !== 'cifar-10') {
       warnings.unshift(`protocol ${protocol.name} is defined on the full CIFAR-10 set, but the data found is "${dataset.manifest.name}" ` +
@@ -162,22 +100,21 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
     warnings.forEach((w) => log(`warning: ${w}`));
     store ??= await openResultsStore(location, { log });
     if (store.created) log(`initialised a new results store: ${store.location}`);
-    if (options.runIndex !== undefined && !(Number.isInteger(options.runIndex) && options.runIndex >= 0 && options.runIndex < expansion.runs.length)) {
-      throw new ConfigError(`--run-index must be an integer in 0..${expansion.runs.length - 1} (protocol ${protocol.name} has ${expansion.runs.length} runs), got ${String(options.runIndex)}`);
+    if (settings.runIndex !== undefined && !(Number.isInteger(settings.runIndex) && settings.runIndex >= 0 && settings.runIndex < expansion.runs.length)) {
+      throw new ConfigError(`--run-index must be an integer in 0..${expansion.runs.length - 1} (protocol ${protocol.name} has ${expansion.runs.length} runs), got ${String(settings.runIndex)}`);
     }
     await store.planRuns(expansion.runs.map((c, position) => ({ runId: runId(c), protocol: c.protocol, arm: c.arm, seed: c.seed, position, config: c as unknown as Record<string, unknown> })));
-    const runs = options.runIndex !== undefined ? [expansion.runs[options.runIndex]] : expansion.runs;
+    const runs = settings.runIndex !== undefined ? [expansion.runs[settings.runIndex]] : expansion.runs;
     const stored = new Map((await store.listRuns({ protocol: protocol.name })).map((r) => [r.runId, r]));
     const pending = runs.filter((c) => !FINISHED_STATUSES.has(stored.get(runId(c))?.status ?? ''));
     const skippedAtStart = runs.length - pending.length;
-    log(`protocol ${protocol.name}: ${runs.length} run${runs.length === 1 ? '' : 's'}${options.runIndex !== undefined ? ` (run index ${options.runIndex} of ${expansion.runs.length})` : ''} ` +
+    log(`protocol ${protocol.name}: ${runs.length} run${runs.length === 1 ? '' : 's'}${settings.runIndex !== undefined ? ` (run index ${settings.runIndex} of ${expansion.runs.length})` : ''} ` +
       `(${[...new Set(runs.map((c) => c.arm))].join(', ')}), ${skippedAtStart} already finished, ${pending.length} to train; results in ${store.location}`);
 
     const printer = progressPrinter(options.progressBar ?? !!process.stdout.isTTY, log);
-    const workers = Math.min(options.workers ?? defaultWorkers(), pending.length, options.maxRuns ?? Infinity);
+    const workers = Math.min(settings.workers, pending.length, settings.maxRuns ?? Infinity);
     // the tfjs-node backends have no data-parallel trainer: auto gives them 1 thread
-    const explicitBackend = backend === 'tfjs-node' || backend === 'tfjs-node-gpu' || backend === 'cpu';
-    const threads = threadsChoice === 'auto' && explicitBackend ? 1 : resolveThreads(threadsChoice, { cores: defaultWorkers(), slots: Math.max(1, workers) });
+    const threads = threadsChoice === 'auto' && !runsThreads(backend) ? 1 : resolveThreads(threadsChoice, { cores: availableCpus().count, slots: Math.max(1, workers) });
     if (pending.length) {
       // the cost, priced at a throughput measured here before anything is trained (a few SGD steps, ~3 s)
       const c = pending[0];
@@ -259,7 +196,7 @@ async function drainProtocol(options: RunProtocolOptions): Promise<ProtocolResul
     };
     await Promise.all(slots.map(async (slot) => {
       for (;;) {
-        if (interrupted || (options.maxRuns !== undefined && claimed >= options.maxRuns)) return;
+        if (interrupted || (settings.maxRuns !== undefined && claimed >= settings.maxRuns)) return;
         const c = queue.shift();
         if (!c) {
           if (held.length === 0 && busy === 0) return;

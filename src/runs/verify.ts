@@ -15,8 +15,8 @@
 import { buildSchedule, configHash, trainImagesUsed, type RunConfig } from '../train/config';
 import { FINISHED_STATUSES, type EpochRecord } from '../train/records';
 import { iterationsPerEpoch } from '../train/loop';
-import type { StoredRun } from './store-api';
-import { openResultsStore } from './store';
+import type { StoredRun } from '../store/api';
+import { openResultsStore } from '../store';
 
 /** Protocols a study verifies: the full-data protocols of src/runs/protocols.ts. */
 export const STUDY_PROTOCOLS = ['race-to-85', 'full-182'] as const;

@@ -9,7 +9,7 @@
  * current run within one iteration and release it, resumable; the parent decides the rest.
  */
 import { executeRun, type ExecuteOptions } from './execute';
-import { openResultsStore, workerIdentity, type ResultsStore } from './store';
+import { openResultsStore, workerIdentity, type ResultsStore } from '../store';
 import { runId } from '../train/config';
 import type { RunConfig } from '../train/config';
 

@@ -10,6 +10,7 @@ import { makeBatch } from '../data/augment';
 import { createRng, deriveSeed, permutation } from '../data/random';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { advanceSummary, emptySummary, type EpochRecord, type RunStatus, type RunSummary } from './records';
+import { threadsProblem } from '../engine/engine';
 import { buildSchedule, ConfigError, threadsOf, type RunConfig } from './config';
 import { createTrainState, evaluateYielding, trainStep, type StepResult } from './step';
 import { copyStateTo, createParallelTrainer, loadStateFrom, type ParallelTrainer } from './parallel';
@@ -89,7 +90,7 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
  * @param data images: train (augmented, shuffled each epoch), validation and test (evaluated each epoch)
  * @returns final status: 'completed' (reached the target when stopping at it, or ran all epochs without a
  *   target), 'censored' (never reached the target in maxEpochs), 'diverged' (non-finite loss)
- * @throws ConfigError when threads > 1 on another tfjs backend than wasm, or the checkpoint to resume from
+ * @throws ConfigError when threads > 1 on another tfjs backend than wasm (threadsProblem), or the checkpoint to resume from
  *   was trained with another thread count (the caller resumes with the checkpoint's, see checkpointThreads)
  */
 export async function trainRun(runId: string, config: RunConfig, data: RunData, hooks: TrainHooks = {}, resume?: ResumeFrom): Promise<RunOutcome> {
@@ -119,9 +120,8 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
   const threads = threadsOf(config);
   let trainer: ParallelTrainer | null = null;
   try {
-    if (threads > 1 && tf.getBackend() !== 'wasm') {
-      throw new ConfigError(`threads ${threads} needs the wasm backend (its kernels synchronise batch norm across threads); this process trains with ${tf.getBackend()}`);
-    }
+    const problem = threadsProblem(threads, tf.getBackend());
+    if (problem) throw new ConfigError(problem);
     if (resume) {
       const at = restoreCheckpoint(resume.checkpoint, state, config.depth);
       if (at.threads !== threads) {

@@ -1,6 +1,6 @@
 /**
  * What training produces, epoch by epoch: the record types the training loop emits and the results
- * store (src/runs) saves. They live here, in training, so that training never imports the store.
+ * store (src/store) saves. They live here, in training, so that training never imports the store.
  */
 
 /** Lifecycle status of one training run. */

@@ -1,6 +1,7 @@
 import { armColors, orderArms, withAlpha } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
-import { clean, fmt } from './util';
+import { clean } from './util';
+import { targetPercent } from '../model/percent';
 
 /**
  * One arm's Kaplan-Meier estimate, in the shape returned by the statistics module's
@@ -188,7 +189,7 @@ export function kaplanMeierFigure(curves: readonly KaplanMeierCurveInput[], opts
       hoverinfo: 'skip',
     });
   }
-  const targetText = opts.target != null ? `${fmt(opts.target * 100)}%` : 'the target';
+  const targetText = opts.target != null ? targetPercent(opts.target) : 'the target';
   const timeLabel = opts.timeLabel ?? 'epochs';
   const layout: Record<string, unknown> = {
     title: {

@@ -1,18 +1,13 @@
-import type { RunRecord } from '../../runs/types';
+import type { RunRecord } from '../../store/types';
 import { armColors, orderArms } from './colors';
 import type { CommonFigureOptions, PlotlyFigure, PlotlyTrace } from './types';
 import { clean, fmt, jitterFor } from './util';
-import { meanInterval } from '../stats/interval';
-import { ORIGINAL_STUDY, PAPER_TEST_ERROR } from '../model/reference';
+import { armTestErrorPoints, originalStudyErrorForArm, PAPER_TEST_ERROR } from '../model';
+
+export { originalStudyErrorForArm } from '../model';
 
 /** {@link PAPER_TEST_ERROR} in % (the unit of this chart's axis). */
 const PAPER_ERROR_PCT = clean(100 * PAPER_TEST_ERROR);
-
-/** The original study's mean test error in % by SGDR cycle length (from {@link ORIGINAL_STUDY}'s accuracies). */
-function originalErrorPct(cycle: number): number | undefined {
-  const acc = ORIGINAL_STUDY.meanTestAccuracy[cycle];
-  return acc === undefined ? undefined : clean(100 * (1 - acc));
-}
 
 export interface TestErrorFigureOptions extends CommonFigureOptions {
   /** Horizontal reference line (default: the ResNet paper's {@link PAPER_TEST_ERROR} in %, 8.75); `null` for none. */
@@ -27,30 +22,6 @@ export interface TestErrorFigureOptions extends CommonFigureOptions {
   confidenceLevel?: number;
   /** Total jitter width of the run points (default 0.3). */
   jitter?: number;
-}
-
-/** Finds a numeric `cycleLength` anywhere in a run configuration (depth <= 4). */
-function configCycleLength(config: unknown, depth = 0): number | undefined {
-  if (config === null || typeof config !== 'object' || depth > 4) return undefined;
-  const obj = config as Record<string, unknown>;
-  if (typeof obj.cycleLength === 'number') return obj.cycleLength;
-  if (typeof obj.cycleLengthEpochs === 'number') return obj.cycleLengthEpochs; // RunConfig.schedule of the protocols
-  for (const v of Object.values(obj)) {
-    const found = configCycleLength(v, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/** The original study's test error (%) for an arm, detected from its runs' configs or its name (see {@link TestErrorFigureOptions.originalStudy}). */
-export function originalStudyErrorForArm(arm: string, runs: readonly RunRecord[]): number | undefined {
-  const lengths = new Set(runs.filter((r) => r.arm === arm).map((r) => configCycleLength(r.config)));
-  if (lengths.size === 1) {
-    const len = [...lengths][0];
-    if (len !== undefined) return originalErrorPct(len);
-  }
-  const m = /(?:cycle|c|len|l)[-_ =]?0*(7|14)(?!\d)/i.exec(arm);
-  return m ? originalErrorPct(Number(m[1])) : undefined;
 }
 
 /**
@@ -74,8 +45,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
   const data: PlotlyTrace[] = [];
   const original: Array<{ i: number; arm: string; error: number }> = [];
   arms.forEach((arm, i) => {
-    const armRuns = usable.filter((r) => r.arm === arm);
-    const errors = armRuns.map((r) => clean(100 * (1 - (r.finalTestAccuracy as number))));
+    const { runs: armRuns, errors, ci } = armTestErrorPoints(arm, usable, level);
     const color = colors[arm];
     data.push({
       type: 'scatter',
@@ -88,7 +58,6 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       marker: { color, size: 8, opacity: 0.7 },
       hovertemplate: `%{customdata}<br>test error %{y:.2f}%<extra>${arm}</extra>`,
     });
-    const ci = meanInterval(errors, level);
     data.push({
       type: 'scatter',
       mode: 'markers',

@@ -1,29 +1,9 @@
 /**
- * Small display helpers of the chart builders (rounding, jitter, ticks, box fences). Every
- * statistic (mean, SD, quantiles, t intervals) comes from analysis/stats.
+ * Small display helpers of the chart builders (rounding, jitter, ticks). Every statistic (box
+ * statistics, quantiles, t intervals) comes from the analysis model (src/analysis/model).
  */
-import { describe } from '../stats/describe';
 
-/** Rounds away binary floating-point noise (e.g. 8.979999999999999 -> 8.98) while keeping 10 decimals. */
-export function clean(x: number): number {
-  return Number.isFinite(x) ? Math.round(x * 1e10) / 1e10 : x;
-}
-
-/** Tukey box statistics with type-7 quartiles; whiskers (fences) at the most extreme data within 1.5 IQR. */
-export function boxStats(values: readonly number[]): { q1: number; median: number; q3: number; lowerfence: number; upperfence: number; mean: number } {
-  const d = describe(values);
-  const { q1, median, q3 } = d;
-  const iqr = q3 - q1;
-  const inside = values.filter((v) => v >= q1 - 1.5 * iqr && v <= q3 + 1.5 * iqr);
-  return {
-    q1,
-    median,
-    q3,
-    lowerfence: Math.min(...inside),
-    upperfence: Math.max(...inside),
-    mean: d.mean,
-  };
-}
+export { roundNoise as clean } from '../model/percent';
 
 /** Deterministic jitter in [-width/2, width/2] from a string key (FNV-1a hash), so figures are reproducible. */
 export function jitterFor(key: string, width: number): number {

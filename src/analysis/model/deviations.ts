@@ -2,7 +2,8 @@
  * Protocol order and how a protocol's runs deviate from the protocol's definition.
  */
 import { PROTOCOLS } from '../../runs/protocols';
-import type { RunRecord } from '../../runs/types';
+import type { RunRecord } from '../../store/types';
+import { targetPercent } from './percent';
 
 /** Protocols in report order: the known ones first (race-to-85, full-182, quick), then others by name. */
 export function protocolOrder(names: Iterable<string>): string[] {
@@ -62,7 +63,7 @@ export function protocolDeviations(protocol: string, runs: readonly RunRecord[])
     short.push(`train fraction ${fraction}`);
   }
   if (target !== spec.target) {
-    const t = (x: number | null) => (x === null ? 'none' : `${+(x * 100).toFixed(2)}%`);
+    const t = (x: number | null) => (x === null ? 'none' : targetPercent(x));
     setup.push(`target ${target ?? 'none'} instead of ${spec.target ?? 'none'}`);
     short.push(`target ${t(target)} (not ${t(spec.target)})`);
   }

@@ -9,8 +9,9 @@
  */
 import { PROTOCOLS, type ProtocolSpec } from '../../runs/protocols';
 import type { ArmAnalysis, LogRankSummary, Measure, MeasureComparison, PowerSummary, ProtocolAnalysis, SampleSummary, SurvivalSummary } from './types';
-import type { EpochRecord, RunRecord } from '../../runs/types';
-import { timeToTargetPoints } from '../charts/timeToTarget';
+import type { EpochRecord, RunRecord } from '../../store/types';
+import { timeToTargetPoints, type TimeToTargetData, type TimeToTargetMetric } from './timeToTarget';
+import { targetPercent } from './percent';
 import { describe as describeSample } from '../stats/describe';
 import { hedgesG } from '../stats/hedgesG';
 import { kaplanMeier } from '../stats/kaplanMeier';
@@ -25,6 +26,12 @@ import { finalTestError, isFinished, PAPER_TEST_ERROR, REFERENCE_DIFFERENCES } f
 export * from './reference';
 export * from './deviations';
 export * from './types';
+export * from './timeToTarget';
+export * from './box';
+export * from './validation';
+export * from './testError';
+export * from './percent';
+export * from './epochs';
 
 
 
@@ -43,7 +50,7 @@ function survival(arm: string, points: { time: number; reached: boolean }[], uni
   const km = kaplanMeier(points.map((p) => p.time), points.map((p) => (p.reached ? 1 : 0)));
   const censorTimes = points.filter((p) => !p.reached).map((p) => p.time);
   const maxCensorTime = censorTimes.length ? Math.max(...censorTimes) : null;
-  const targetText = target != null ? `${+(target * 100).toFixed(2)}%` : 'the target';
+  const targetText = target != null ? targetPercent(target) : 'the target';
   let note: string | null = null;
   if (km.nEvents === 0) {
     const budget = maxCensorTime === null ? '' : Number.isInteger(maxCensorTime) ? String(maxCensorTime) : maxCensorTime.toFixed(1);
@@ -64,7 +71,15 @@ function armDescription(spec: ProtocolSpec | null, arm: string): string {
   return spec?.arms.find((a) => a.name === arm)?.description ?? '';
 }
 
-function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], epochs: readonly EpochRecord[]): ArmAnalysis {
+/** Time-to-target observations of a protocol's finished, non-diverged runs, per metric: computed once for the arms and the log-rank tests. */
+type TimeToTargetByMetric = Record<TimeToTargetMetric, TimeToTargetData>;
+
+/** The observations of one arm (points and exclusions in the runs' order). */
+function ofArm(d: TimeToTargetData, arm: string): TimeToTargetData {
+  return { points: d.points.filter((p) => p.arm === arm), excluded: d.excluded.filter((e) => e.arm === arm) };
+}
+
+function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], times: TimeToTargetByMetric): ArmAnalysis {
   const all = runs.filter((r) => r.arm === arm);
   const done = all.filter((r) => isFinished(r));
   const reachedRuns = done.filter((r) => r.epochsToTarget !== null);
@@ -102,10 +117,7 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
       if (testErrorVsPaper.note) testErrorNote = testErrorVsPaper.note;
     }
   }
-  const finished = done.filter((r) => r.status !== 'diverged');
-  const pe = timeToTargetPoints(finished, 'epochs', epochs);
-  const ps = timeToTargetPoints(finished, 'seconds', epochs);
-  const pc = timeToTargetPoints(finished, 'cpu-seconds', epochs);
+  const [pe, ps, pc] = [ofArm(times.epochs, arm), ofArm(times.seconds, arm), ofArm(times['cpu-seconds'], arm)];
   const survivalExcluded = all.filter((r) => !isFinished(r) || r.status === 'diverged').map((r) => `${r.runId} (${r.status})`);
   ps.excluded.forEach((e) => survivalExcluded.push(`${e.runId} (seconds: ${e.reason})`));
   return {
@@ -202,9 +214,8 @@ export function armPairs(arms: string[]): [string, string][] {
   return out;
 }
 
-function logRank(metric: 'epochs' | 'seconds' | 'cpu-seconds', arms: string[], runs: RunRecord[], epochs: readonly EpochRecord[]): LogRankSummary {
-  const finished = runs.filter((r) => isFinished(r) && r.status !== 'diverged');
-  const { points, excluded } = timeToTargetPoints(finished, metric, epochs);
+function logRank(metric: TimeToTargetMetric, arms: string[], times: TimeToTargetByMetric): LogRankSummary {
+  const { points, excluded } = times[metric];
   if (metric === 'cpu-seconds' && excluded.length) {
     return { metric, arms, result: null, note: `not computed: ${excluded.length} run${excluded.length === 1 ? ' has' : 's have'} no CPU seconds (epochs written before store schema 3)` };
   }
@@ -240,7 +251,13 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
   if (missing.length && pr.length) {
     notes.push(`arm${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of protocol ${protocol} ${missing.length > 1 ? 'have' : 'has'} no runs in the results store (e.g. trained with --arms ${withRuns.join(',')})`);
   }
-  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, epochs));
+  const finished = pr.filter((r) => isFinished(r) && r.status !== 'diverged');
+  const times: TimeToTargetByMetric = {
+    epochs: timeToTargetPoints(finished, 'epochs', epochs),
+    seconds: timeToTargetPoints(finished, 'seconds', epochs),
+    'cpu-seconds': timeToTargetPoints(finished, 'cpu-seconds', epochs),
+  };
+  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, times));
   const present = arms.filter((a) => withRuns.includes(a));
   const comparisons: MeasureComparison[] = [];
   for (const [a, b] of armPairs(present)) {
@@ -264,7 +281,7 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
     deviationCaveat: dev.caveat,
     arms: armResults,
     comparisons,
-    logRank: target === null ? [] : [logRank('epochs', present, pr, epochs), logRank('seconds', present, pr, epochs), logRank('cpu-seconds', present, pr, epochs)],
+    logRank: target === null ? [] : [logRank('epochs', present, times), logRank('seconds', present, times), logRank('cpu-seconds', present, times)],
     notes,
   };
 }

@@ -3,7 +3,7 @@
  * the ResNet paper's test error, the original study's medians and accuracies, what a "finished"
  * run is and what its "final test error" is. Units: fractions (0.0875, not 8.75%).
  */
-import type { RunRecord } from '../../runs/types';
+import type { RunRecord } from '../../store/types';
 
 /**
  * The figures this reproduction is compared with. The original study ("How to train your neural

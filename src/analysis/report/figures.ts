@@ -4,7 +4,7 @@
  * Kaplan–Meier curves (epochs and seconds) and final test error.
  */
 import { PROTOCOLS } from '../../runs/protocols';
-import type { EpochRecord, RunRecord } from '../../runs/types';
+import type { EpochRecord, RunRecord } from '../../store/types';
 import { buildSchedule, type ScheduleSpec } from '../../train/config';
 import { kaplanMeierFigure, type KaplanMeierCurveInput } from '../charts/kaplanMeier';
 import { scheduleFigure, type ScheduleSeries } from '../charts/schedule';
@@ -12,7 +12,12 @@ import { testErrorFigure } from '../charts/testError';
 import { timeToTargetFigure } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
-import { analyzeProtocol, isFinished, ORIGINAL_STUDY, PAPER_TEST_ERROR, protocolDeviations, protocolOrder, type ProtocolAnalysis } from '../model';
+import {
+  analyzeProtocol, armIterationsPerEpoch, FULL_SET_ITERATIONS_PER_EPOCH, isFinished, originalStudyErrors, PAPER_TEST_ERROR, protocolDeviations, protocolOrder,
+  targetPercent as pct, type ProtocolAnalysis,
+} from '../model';
+
+export { armCycleLength } from '../model';
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -49,28 +54,6 @@ export function addSubtitleCaveat(fig: PlotlyFigure, caveat: string): PlotlyFigu
   };
 }
 
-/** Iterations per epoch of the full CIFAR-10 protocols (45,000 images, batch 128), when a run has no epoch records. */
-const FULL_SET_ITERATIONS_PER_EPOCH = 352;
-
-function pct(x: number): string {
-  return `${+(x * 100).toFixed(2)}%`;
-}
-
-/** Iterations per epoch of a run: from its first epoch record, else the full-set value. */
-function iterationsPerEpoch(runIds: string[], epochs: readonly EpochRecord[]): number {
-  const first = epochs.find((e) => runIds.includes(e.runId) && e.epoch === 1);
-  return first && first.iteration > 0 ? first.iteration : FULL_SET_ITERATIONS_PER_EPOCH;
-}
-
-/** SGDR cycle length (epochs) of an arm's runs, when they all share one. */
-export function armCycleLength(arm: string, runs: readonly RunRecord[]): number | undefined {
-  const lengths = new Set(runs.filter((r) => r.arm === arm).map((r) => {
-    const s = (r.config as { schedule?: ScheduleSpec }).schedule;
-    return s && s.kind === 'cosine' ? s.cycleLengthEpochs : undefined;
-  }));
-  return lengths.size === 1 ? [...lengths][0] : undefined;
-}
-
 /** The figures of one protocol's runs. */
 export function protocolFigures(protocol: string, runs: readonly RunRecord[], epochs: readonly EpochRecord[], analysis: ProtocolAnalysis = analyzeProtocol(protocol, [...runs], epochs)): ReportFigure[] {
   const pr = runs.filter((r) => r.protocol === protocol);
@@ -94,7 +77,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     const armRuns = pr.filter((r) => r.arm === arm);
     const cfg = armRuns[0].config as { schedule?: ScheduleSpec; maxEpochs?: number };
     if (!cfg.schedule) continue;
-    ipe = iterationsPerEpoch(armRuns.map((r) => r.runId), ep);
+    ipe = armIterationsPerEpoch(armRuns.map((r) => r.runId), ep);
     maxEpochs = Math.max(maxEpochs, cfg.maxEpochs ?? 1);
     series.push({ name: arm, schedule: buildSchedule(cfg.schedule, ipe), iterations: (cfg.maxEpochs ?? 1) * ipe });
   }
@@ -137,16 +120,12 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     }
   }
   if (pr.some((r) => r.finalTestAccuracy !== null)) {
-    const originalStudy: Record<string, number> = {};
-    for (const arm of arms) {
-      const c = armCycleLength(arm, pr);
-      if (c !== undefined && ORIGINAL_STUDY.meanTestAccuracy[c] !== undefined) originalStudy[arm] = +(100 * (1 - ORIGINAL_STUDY.meanTestAccuracy[c])).toFixed(2);
-    }
+    const originalStudy = originalStudyErrors(arms, pr);
     const stops = spec?.stopAtTarget ?? (pr[0].config as { stopAtTarget?: boolean }).stopAtTarget;
     out.push({
       caveat: null,
       name: `${protocol}-test-error`, protocol,
-      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${+(100 * PAPER_TEST_ERROR).toFixed(2)}%` +
+      caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${pct(PAPER_TEST_ERROR)}` +
         (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
       figure: testErrorFigure(pr.filter((r) => isFinished(r) && r.status !== 'diverged'), {
         ...common, originalStudy, title: `${protocol}: final test error of ResNet-20${stops ? ' (at the stop)' : ''}`,

@@ -5,12 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveResultsLocation } from '../../runs/location';
-import { PROTOCOLS } from '../../runs/protocols';
-import { isPostgresUrl, openResultsStore, redactLocation } from '../../runs/store';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
 import type { FigureStyle } from '../charts/presets';
-import { loadResults, type LoadedResults } from '../results';
+import { loadReportResults } from '../results';
 import { analyzeResults, hasFinishedRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
 import { reportMarkdown } from './markdown';
@@ -19,45 +16,10 @@ export * from './figures';
 export * from './markdown';
 export * from './notebook';
 
-const FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
+/** The chart formats export-charts and report can write. */
+export const CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 /** Default chart formats: PNG and SVG (paper style) and HTML (interactive; plotly.min.js once per folder). */
 export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
-const STYLES: readonly FigureStyle[] = ['paper', 'screen'];
-
-/** Parses `--style paper|screen` (default paper). */
-export function parseStyle(s: string | undefined): FigureStyle {
-  if (s === undefined) return 'paper';
-  if (!STYLES.includes(s as FigureStyle)) throw new Error(`--style "${s}": expected ${STYLES.join(' or ')}`);
-  return s as FigureStyle;
-}
-
-/**
- * Reads a results store for the report, checking the file and the protocol first.
- * @throws Error naming the file when it does not exist or is not a results store, or naming the
- *   protocol when it is neither a known protocol nor in the store
- */
-export async function loadReportResults(results: string, protocol?: string, allowMixedConfigs?: boolean): Promise<LoadedResults & { file: string }> {
-  const url = isPostgresUrl(results);
-  const file = url ? results : path.resolve(results);
-  if (!url && !fs.existsSync(file)) throw new Error(`results store ${file} does not exist (train first, e.g. npm start, or pass --results FILE)`);
-  if (!url && !fs.statSync(file).isFile()) throw new Error(`results store ${file} is not a file`);
-  if (protocol !== undefined) {
-    if (!protocol.trim()) throw new Error('protocol must not be empty');
-    if (!PROTOCOLS[protocol]) {
-      const store = await openResultsStore(file, { readonly: true });
-      let present: string[];
-      try {
-        present = await store.listProtocols();
-      } finally {
-        await store.close();
-      }
-      if (!present.includes(protocol)) {
-        throw new Error(`unknown protocol "${protocol}": not a known protocol (${Object.keys(PROTOCOLS).join(', ')}) and not in ${redactLocation(file)} (${present.join(', ') || 'no runs'})`);
-      }
-    }
-  }
-  return { ...(await loadResults(file, { protocol, allowMixedConfigs })), file: redactLocation(file) };
-}
 
 /** Nothing to chart or report: the selected protocol (or every protocol) has no finished run. */
 export class NoFinishedRunsError extends Error {
@@ -119,8 +81,8 @@ export interface ExportChartsResult {
 }
 
 function checkFormats(formats: readonly ExportFormat[]): void {
-  if (formats.length === 0) throw new Error(`formats must name at least one of ${FORMATS.join(', ')}`);
-  for (const f of formats) if (!FORMATS.includes(f)) throw new Error(`unknown chart format "${String(f)}"; expected ${FORMATS.join(', ')}`);
+  if (formats.length === 0) throw new Error(`formats must name at least one of ${CHART_FORMATS.join(', ')}`);
+  for (const f of formats) if (!CHART_FORMATS.includes(f)) throw new Error(`unknown chart format "${String(f)}"; expected ${CHART_FORMATS.join(', ')}`);
 }
 
 function checkScale(scale: number | undefined): void {
@@ -209,65 +171,4 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   });
   await writeFileAtomic(out, markdown);
   return { file: out, markdown, analyses, figures, files, chartsNote, notes: loaded.notes };
-}
-
-/** Parsed CLI values of `report` / `export-charts` (see src/cli.ts). */
-export interface ReportCliValues {
-  results?: string;
-  protocol?: string;
-  out?: string;
-  formats?: string;
-  scale?: string;
-  style?: string;
-  'allow-mixed-configs'?: boolean;
-}
-
-/** Parses `--formats png,svg` (named in errors). */
-export function parseFormats(s: string | undefined): ExportFormat[] | undefined {
-  if (s === undefined) return undefined;
-  const list = s.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
-  if (list.length === 0) throw new Error(`--formats "${s}" names no format; expected a comma list of ${FORMATS.join(', ')}`);
-  for (const f of list) if (!FORMATS.includes(f as ExportFormat)) throw new Error(`--formats "${s}": unknown format "${f}"; expected ${FORMATS.join(', ')}`);
-  return [...new Set(list)] as ExportFormat[];
-}
-
-/** Parses `--scale N` (named in errors). */
-export function parseScale(s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!s.trim() || !Number.isFinite(n) || n <= 0 || n > 10) throw new Error(`--scale must be a number in (0, 10], got "${s}"`);
-  return n;
-}
-
-function shown(f: string): string {
-  const rel = path.relative(process.cwd(), f);
-  return rel && !rel.startsWith('..') ? rel : f;
-}
-
-/** `npm run export-charts`: exports the figures of the store's runs into --out (default reports/). */
-export async function cliExportCharts(v: ReportCliValues): Promise<void> {
-  const formats = parseFormats(v.formats);
-  const scale = parseScale(v.scale);
-  const results = resolveResultsLocation(v.results);
-  const r = await exportChartsForResults({ results, outDir: v.out ?? 'reports', formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
-  console.log(`results: ${redactLocation(results)}`);
-  r.skipped.forEach((s) => console.log(`note: ${s}`));
-  for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
-}
-
-/** `npm run report`: writes reports/report.md (or --out) and its charts. */
-export async function cliReport(v: ReportCliValues): Promise<void> {
-  const formats = parseFormats(v.formats);
-  const scale = parseScale(v.scale);
-  const results = resolveResultsLocation(v.results);
-  const out = v.out ?? path.join('reports', 'report.md');
-  if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
-  const loaded = await loadReportResults(results, v.protocol, v['allow-mixed-configs']);
-  finishedProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing finished: an error, no report
-  const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
-  console.log(`results: ${redactLocation(results)}`);
-  r.notes.forEach((n) => console.log(`note: ${n}`));
-  for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);
-  if (r.chartsNote) console.log(`note: ${r.chartsNote}`);
-  console.log(`wrote ${shown(r.file)} (${r.analyses.map((p) => `${p.protocol}: ${p.runs} runs`).join(', ') || 'no runs'})`);
 }

@@ -8,7 +8,7 @@ import { compressedPlotlyLoaderHtml, escapeHtml } from '../charts/html';
 import { armColors, orderArms } from '../charts/colors';
 import type { PlotlyFigure, PlotlyTrace } from '../charts/types';
 import type { RunConfig } from '../../train/config';
-import type { EpochRecord } from '../../runs/types';
+import type { EpochRecord } from '../../store/types';
 
 /** The part of tslab's display API used here. */
 interface TslabDisplay {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../data/locate';
-import { checkLocationShape, isPostgresUrl } from './sql';
+import { checkLocationShape, isPostgresUrl } from './sql/driver';
 
 /** The default SQLite results store. */
 export const DEFAULT_RESULTS_PATH = path.join(PROJECT_ROOT, 'data', 'results.sqlite');

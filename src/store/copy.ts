@@ -10,7 +10,8 @@
  */
 import { checkpointHash } from '../train/checkpoint';
 import { FINISHED_STATUSES, type EpochRecord } from '../train/records';
-import { engineLabel, openResultsStore, type RunBundle } from './store';
+import { engineLabel, type RunBundle } from './api';
+import { openResultsStore } from './open';
 
 /** What to do when both stores hold a different finished run of one id. */
 export type ConflictPolicy = 'fail' | 'keep-target' | 'take-source';

@@ -1,6 +1,6 @@
 /**
  * The results store's interface (Optuna-style: one interface, SQL behind it only): what a run, a
- * lease, a claim and a copied run are, and the operations every backend provides (store.ts
+ * lease, a claim and a copied run are, and the operations every backend provides (sql/store.ts
  * implements them once, over SQLite or PostgreSQL).
  */
 import * as os from 'node:os';

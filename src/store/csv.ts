@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openResultsStore } from './store';
+import { openResultsStore } from './open';
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';

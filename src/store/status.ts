@@ -5,7 +5,8 @@
  * whose lease has expired, or whose process on this host is gone, is marked stale (another worker
  * will take it over).
  */
-import { openResultsStore, workerIdentity, type StoredRun } from './store';
+import { workerIdentity, type StoredRun } from './api';
+import { openResultsStore } from './open';
 import { processAlive } from './process';
 
 export interface ArmStatus {

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { createStatements, MARK_STATEMENT, migrationStatements, notOurs, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
-import { StoreError, type SqlDriver, type SqlExecutor } from './sql';
+import { StoreError, type SqlDriver, type SqlExecutor } from './driver';
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 

@@ -1,5 +1,5 @@
 /**
- * Shared record types of the results store (src/runs/store.ts) used by training,
+ * Shared record types of the results store (src/store) used by training,
  * analysis, charts and notebooks.
  */
 

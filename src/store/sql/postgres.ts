@@ -11,7 +11,7 @@
  */
 import { Pool, type PoolClient } from 'pg';
 import { createStatements, MARK_STATEMENT, migrationStatements, notOurs, SCHEMA_VERSION, STORE_APPLICATION } from './schema';
-import { redactLocation, StoreError, type SqlDriver, type SqlExecutor } from './sql';
+import { redactLocation, StoreError, type SqlDriver, type SqlExecutor } from './driver';
 
 export interface PostgresOptions {
   readonly?: boolean;
