@@ -25,7 +25,7 @@ export const copyStore: Command = {
     const [from, to] = [resolveResultsLocation(fromGiven), resolveResultsLocation(toGiven)];
     if (from === to) throw new UsageError('copy-store: --from and --to name the same store');
     const r = await copy(from, to, { log: (l) => console.log(l), checkpoints: !v['no-checkpoints'], onConflict });
-    console.log(`copied ${r.copied} runs (${r.unchanged} unchanged, newer there or kept)${v['no-checkpoints'] ? ' without checkpoints' : ''} and ${r.planned} planned runs from ${r.from} to ${r.to}` +
+    console.log(`copied ${r.copied} runs (${r.unchanged} unchanged, newer there or kept)${v['no-checkpoints'] ? ' without checkpoints' : ''} and ${r.plannedNew} planned runs (${r.planned - r.plannedNew} already there) from ${r.from} to ${r.to}` +
       `${r.corrupt ? `; ${r.corrupt} corrupt checkpoint${r.corrupt === 1 ? '' : 's'} left out` : ''}`);
     if (r.conflicts.length && onConflict === 'fail') {
       console.error(`error: ${r.conflicts.length} run${r.conflicts.length === 1 ? '' : 's'} finished differently in the two stores; ${r.to} keeps its own (see the conflict lines; --on-conflict keep-target or take-source decides)`);

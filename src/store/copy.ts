@@ -31,7 +31,10 @@ export interface CopyResult {
   to: string;
   copied: number;
   unchanged: number;
+  /** Planned runs the source holds. */
   planned: number;
+  /** Of those, the ones the target did not hold yet (planned by this copy). */
+  plannedNew: number;
   /** One line per run whose finished versions differ in the two stores. */
   conflicts: string[];
   /** Checkpoints not copied because their hash does not match. */
@@ -84,9 +87,10 @@ export async function copyStore(from: string, to: string, options: CopyOptions =
     const target = await openResultsStore(to, { log });
     try {
       const planned = await source.listPlanned();
+      const plannedBefore = new Set((await target.listPlanned()).map((p) => p.runId));
       await target.planRuns(planned);
       const runs = await source.listRuns();
-      const result: CopyResult = { from: source.location, to: target.location, copied: 0, unchanged: 0, planned: planned.length, conflicts: [], corrupt: 0 };
+      const result: CopyResult = { from: source.location, to: target.location, copied: 0, unchanged: 0, planned: planned.length, plannedNew: planned.filter((p) => !plannedBefore.has(p.runId)).length, conflicts: [], corrupt: 0 };
       for (const [i, r] of runs.entries()) {
         const bundle = await source.exportRun(r.runId);
         if (!bundle) continue;
