@@ -8,7 +8,7 @@
  *   node dist/bench/profile.js [--backend onednn|wasm] [--steps 10] [--warmup 3] [--batch 128]
  *
  * Prints a Markdown table (kernel, calls per step, ms per step, share of the step), then one JSON
- * line with the wall and CPU time per step. The machine may be shared: use `with-study-paused` and compare within one invocation.
+ * line with the wall and CPU time per step. The machine may be shared: pause other work (the background study: `kill -STOP -- -$(cat ~/ws-study/train.pid)`, `kill -CONT` after) and compare within one invocation.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../data/random';

@@ -4,6 +4,7 @@
  * implements them once, over SQLite or PostgreSQL).
  */
 import * as os from 'node:os';
+import type { ResumeFrom } from '../train/loop';
 import type { EpochRecord, RunSummary } from '../train/records';
 import type { RunRecord, RunStatus } from './types';
 
@@ -56,16 +57,9 @@ export interface Lease {
   leaseSeconds: number;
 }
 
-/** Where a claimed run resumes, when it has a good checkpoint. */
-export interface ResumePoint {
+/** Where a claimed run resumes, when it has a good checkpoint: the training loop's resume point (its CPU seconds null when the epoch row predates schema 3) and its epoch. */
+export interface ResumePoint extends ResumeFrom {
   epoch: number;
-  checkpoint: Uint8Array;
-  trainSeconds: number;
-  totalSeconds: number;
-  /** CPU seconds at the checkpoint's epoch (null when its epoch row predates schema 3). */
-  trainCpuSeconds: number | null;
-  totalCpuSeconds: number | null;
-  summary: RunSummary;
 }
 
 export type Claim =
