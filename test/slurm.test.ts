@@ -36,7 +36,7 @@ describe('a Slurm job array drains a protocol into PostgreSQL through requeues a
     pg?.stop();
   });
 
-  it('every run finishes once, equal to an uninterrupted run, one task requeued mid-run and one stopped by its time limit', async () => {
+  it('every run finishes once, equal to an uninterrupted run, one task requeued mid-run and one stopped by its time limit', async (t) => {
     // 2,700 training images: an epoch takes longer than Slurm's 30 s check of time limits, so the
     // time-limited task is signalled mid-run
     const data = makeMiniDataset({ train: 3000, test: 100 });
@@ -59,11 +59,21 @@ describe('a Slurm job array drains a protocol into PostgreSQL through requeues a
     };
     const ids = [`${array}_0`, `${array}_1`, `${limited}_2`];
     let requeued = false;
+    let held = false;
     const deadline = Date.now() + 720000;
     for (;;) {
       if (!requeued && /\] epoch 1\/3 /.test(log(array, 0))) {
         slurm.client('scontrol', ['requeue', `${array}_0`]);
         requeued = true;
+      }
+      // the time-limited task must still be training when Slurm's signal comes (5-35 s after its start:
+      // slurmctld checks time limits every 30 s); on a fast machine its 3 epochs are over by then. So,
+      // after its first epoch, the test holds the task (SIGSTOP to the batch script and the worker)
+      // until the signal is pending, then lets it go on: the signal always lands mid-run
+      if (!held && /\] epoch 1\/3 /.test(log(limited, 2)) && !/SIGTERM:/.test(log(limited, 2))) {
+        held = true;
+        const waited = await holdUntilTerm('--run-index', '2', () => /SIGTERM:/.test(log(limited, 2)));
+        t.diagnostic(`held the time-limited task after its first epoch for ${waited.toFixed(1)} s, until Slurm's signal was pending`);
       }
       const jobs = ids.map((id) => slurm.job(id));
       for (const [i, j] of jobs.entries()) {
@@ -81,8 +91,9 @@ describe('a Slurm job array drains a protocol into PostgreSQL through requeues a
       const j = slurm.job(id);
       assert.deepEqual([j.JobState, j.ExitCode], ['COMPLETED', '0:0'], `${id}: ${JSON.stringify(j)}\n${all}`);
     }
-    assert.ok(Number(slurm.job(ids[0]).Restarts) >= 1 && Number(slurm.job(ids[2]).Restarts) >= 1, 'tasks 0 and 2 ran more than once');
-    assert.equal(Number(slurm.job(ids[1]).Restarts), 0);
+    const restarts = ids.map((id) => Number(slurm.job(id).Restarts));
+    assert.ok(restarts[0] >= 1 && restarts[2] >= 1, `tasks 0 and 2 ran more than once (restarts per task: ${restarts.join(', ')})\n${all}`);
+    assert.equal(restarts[1], 0);
     for (const i of [0, 2]) {
       assert.match(logs[i], /attempt 1 on/, logs[i]);
       assert.match(logs[i], /attempt 2 on/, 'the log of the first attempt is kept (appended)');
@@ -104,3 +115,59 @@ describe('a Slurm job array drains a protocol into PostgreSQL through requeues a
     assert.deepEqual(got, want, 'every epoch once, equal to the uninterrupted runs (doubles)');
   });
 });
+
+/** The processes of this machine: pid -> [parent pid, command line]. */
+function processes(): Map<number, [number, string]> {
+  const all = new Map<number, [number, string]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      all.set(Number(name), [ppid, fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ')]);
+    } catch {
+      // the process has ended
+    }
+  }
+  return all;
+}
+
+/** Whether SIGTERM is pending for a process (its shared or own pending set, /proc/PID/status). */
+function termPending(pid: number): boolean {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return [...status.matchAll(/^(?:ShdPnd|SigPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt(`0x${m[1]}`) & (1n << 14n)) !== 0n);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops (SIGSTOP) the batch script whose `node dist/cli.js` child has ARGS in its command line, and every
+ * process below it, until SIGTERM is pending for one of them or `delivered()` says it already arrived
+ * (at most 90 s), then continues them (SIGCONT), children first. Returns the seconds held; throws when
+ * no such worker runs.
+ */
+async function holdUntilTerm(flag: string, value: string, delivered: () => boolean): Promise<number> {
+  const all = processes();
+  const worker = [...all].find(([, [, cmd]]) => {
+    const args = cmd.split(' ');
+    return cmd.includes('dist/cli.js experiment') && args[args.indexOf(flag) + 1] === value && args.includes(flag);
+  });
+  assert.ok(worker, `no worker with ${flag} ${value} among ${[...all.values()].map(([, c]) => c).filter((c) => c.includes('cli.js')).join(' | ')}`);
+  const script = worker[1][0];
+  const below = (root: number): number[] => [...all].filter(([, [ppid]]) => ppid === root).flatMap(([pid]) => [pid, ...below(pid)]);
+  const held = [script, ...below(script)];
+  for (const pid of held) process.kill(pid, 'SIGSTOP');
+  const start = Date.now();
+  const until = Date.now() + 90000;
+  while (!held.some(termPending) && !delivered() && Date.now() < until) await sleep(500);
+  for (const pid of [...held].reverse()) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // the process has ended
+    }
+  }
+  return (Date.now() - start) / 1000;
+}
