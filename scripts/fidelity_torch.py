@@ -23,9 +23,16 @@ Prints one JSON line per epoch on stdout:
   {"epoch", "iteration", "learningRate", "trainLoss", "trainAccuracy", "validationLoss",
    "validationAccuracy", "testLoss", "testAccuracy", "seconds", "cpuSeconds"}
 
+With --checkpoint FILE it saves, after every epoch's line, the model, the optimiser's momentum, both
+random generators' states, the iteration and the time spent (torch.save, written to FILE.tmp then
+renamed), and a later call with the same FILE and the same arguments resumes after that epoch: it
+prints only the epochs after it, the same as an uninterrupted run would (a file from other arguments
+is an error naming it).
+
 Usage:
   /usr/bin/python3 scripts/fidelity_torch.py --data DIR --split split.json --seed 0 --epochs 10 \
       --schedule '{"kind":"step","lr":0.1,"milestones":[32000,48000],"gamma":0.1}' [--threads 1] [--test-count N]
+      [--checkpoint FILE]
 split.json: {"train": [record indices], "validation": [record indices]} into the 50,000 training records.
 """
 import argparse
@@ -115,6 +122,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--test-count", type=int, default=None, help="first N test images (default all)")
+    ap.add_argument("--checkpoint", default=None, help="file to save after every epoch and resume from")
     args = ap.parse_args()
 
     import torch
@@ -144,9 +152,21 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     n = x_train.shape[0]
     per_epoch = math.ceil(n / args.batch)
-    iteration = 0
-    t0, c0 = time.perf_counter(), time.process_time()
-    for epoch in range(1, args.epochs + 1):
+    iteration, first, spent, cpu_spent = 0, 1, 0.0, 0.0
+    # what a checkpoint must have been saved under to be resumed (everything that changes the run)
+    identity = {"seed": args.seed, "schedule": spec, "batch": args.batch, "threads": args.threads,
+                "testCount": args.test_count, "train": split["train"], "validation": split["validation"]}
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        saved = torch.load(args.checkpoint)
+        if saved["identity"] != identity:
+            sys.exit(f"{args.checkpoint}: a checkpoint of another run (seed, schedule, split, batch or threads differ); remove it to start again")
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        torch.set_rng_state(saved["torch_rng"])
+        gen.set_state(saved["generator"])
+        iteration, first, spent, cpu_spent = saved["iteration"], saved["epoch"] + 1, saved["seconds"], saved["cpuSeconds"]
+    t0, c0 = time.perf_counter() - spent, time.process_time() - cpu_spent
+    for epoch in range(first, args.epochs + 1):
         order = torch.randperm(n, generator=gen)
         loss_sum, correct, lr = 0.0, 0, 0.0
         for b in range(per_epoch):
@@ -176,6 +196,11 @@ def main():
             "seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0,
             "torch": torch.__version__,
         }), flush=True)
+        if args.checkpoint:
+            torch.save({"identity": identity, "epoch": epoch, "iteration": iteration, "model": model.state_dict(),
+                        "optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state(), "generator": gen.get_state(),
+                        "seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0}, args.checkpoint + ".tmp")
+            os.replace(args.checkpoint + ".tmp", args.checkpoint)
 
 
 if __name__ == "__main__":

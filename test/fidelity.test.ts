@@ -8,6 +8,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { compareCurves, formatComparison } from '../src/bench/fidelity-compare';
 
@@ -70,4 +72,42 @@ test('npm run fidelity: the embedded subset and bad flags are one clear error ea
   const bad = spawnSync(process.execPath, [cli, '--epochs', 'ten'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr, 'fidelity: --epochs must be an integer in 1..200, got ten\n');
+});
+
+test('scripts/fidelity_torch.py --checkpoint: a call cut after epoch 1 and resumed prints the same epochs 2-3 as one uninterrupted call; another run\'s checkpoint is an error naming it', () => {
+  const embedded = path.join(__dirname, '..', '..', 'data', 'cifar-10-subset');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-fidelity-resume-'));
+  const records = fs.readFileSync(path.join(embedded, 'data_batch_1.bin')).subarray(0, 60 * 3073);
+  for (let i = 1; i <= 5; i++) fs.writeFileSync(path.join(dir, `data_batch_${i}.bin`), records);
+  fs.writeFileSync(path.join(dir, 'test_batch.bin'), fs.readFileSync(path.join(embedded, 'test_batch.bin')).subarray(0, 40 * 3073));
+  const split = path.join(dir, 'split.json');
+  fs.writeFileSync(split, JSON.stringify({ train: Array.from({ length: 200 }, (_, i) => i), validation: Array.from({ length: 60 }, (_, i) => 200 + i) }));
+  const script = path.join(__dirname, '..', '..', 'scripts', 'fidelity_torch.py');
+  const schedule = JSON.stringify({ kind: 'cosine', lrMax: 0.1, lrMin: 0, cycleLengthEpochs: 1, cycleMult: 1, warmup: 'fastai' });
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
+  const train = (epochs: number, extra: string[], seed = 3) => {
+    const r = spawnSync('/usr/bin/python3', [script, '--data', dir, '--split', split, '--seed', String(seed), '--epochs', String(epochs),
+      '--schedule', schedule, '--batch', '32', '--threads', '1', ...extra], { encoding: 'utf8', env });
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => {
+      const { seconds, cpuSeconds, ...rest } = JSON.parse(l) as Record<string, number>;
+      assert.ok(seconds > 0 && cpuSeconds > 0);
+      return rest;
+    });
+    return { status: r.status, stderr: r.stderr, lines };
+  };
+  const whole = train(3, []);
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.deepEqual(whole.lines.map((l) => [l.epoch, l.iteration]), [[1, 7], [2, 14], [3, 21]]);
+  const checkpoint = path.join(dir, 'seed-3.pt');
+  const first = train(1, ['--checkpoint', checkpoint]);
+  assert.equal(first.status, 0, first.stderr);
+  assert.deepEqual(first.lines, whole.lines.slice(0, 1));
+  const rest = train(3, ['--checkpoint', checkpoint]);
+  assert.equal(rest.status, 0, rest.stderr);
+  assert.deepEqual(rest.lines, whole.lines.slice(1), 'the resumed epochs equal the uninterrupted ones, losses and accuracies to the bit');
+  const other = train(3, ['--checkpoint', checkpoint], 4);
+  assert.equal(other.status, 1);
+  assert.equal(other.stderr.trim(), `${checkpoint}: a checkpoint of another run (seed, schedule, split, batch or threads differ); remove it to start again`);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

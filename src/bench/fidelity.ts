@@ -11,10 +11,12 @@
  * The two sides train at once (one workspace run in this process, one PyTorch process, a core each).
  * `--workspace-results STORE` takes the workspace side from the protocol's runs in a results store
  * (e.g. the study's, seeds 0..S-1, their first E epochs) instead of training it again;
- * `--pytorch-log FILE` keeps every PyTorch epoch (JSON lines) and reuses those of an earlier call.
+ * `--pytorch-log FILE` keeps every PyTorch epoch (JSON lines) and reuses those of an earlier call, and a
+ * checkpoint per seed after every epoch (FILE.checkpoints/), from which a call cut off part-way resumes.
  * Last line: one JSON object (epochs, seeds, workspace, pytorch, difference, ci95, agree, ...).
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -74,24 +76,44 @@ function configsFor(o: Options, dataset: string, trainFileCount: number): RunCon
 
 type Epoch = { epoch: number; validationAccuracy: number };
 
-/** PyTorch side of one seed: scripts/fidelity_torch.py, its JSON lines (cached in --pytorch-log). */
+/**
+ * The epochs 1, 2, ... of the last call in a PyTorch log's records of one seed (from its last epoch 1
+ * on; a resumed call adds the epochs after its checkpoint, and an epoch trained again replaces the
+ * earlier line), up to the first missing epoch.
+ */
+function lastCall(records: Epoch[]): Epoch[] {
+  const byEpoch = new Map<number, Epoch>();
+  for (const r of records.slice(Math.max(0, records.map((x) => x.epoch).lastIndexOf(1)))) byEpoch.set(r.epoch, r);
+  const out: Epoch[] = [];
+  for (let e = 1; byEpoch.has(e); e++) out.push(byEpoch.get(e)!);
+  return out;
+}
+
+/**
+ * PyTorch side of one seed: scripts/fidelity_torch.py, its JSON lines (kept in --pytorch-log, and its
+ * checkpoint after every epoch beside it, FILE.checkpoints/KEY.pt, so that a call cut off part-way
+ * resumes after its last epoch).
+ */
 async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: string, log: (l: string) => void): Promise<Epoch[]> {
   const key = JSON.stringify({ arm: c.arm, seed: c.seed, schedule: c.schedule, trainImages: o.trainImages, testCount: o.testCount, validation: c.data.validationCount });
-  const cached = o.pytorchLog && fs.existsSync(o.pytorchLog)
+  const logged = () => o.pytorchLog && fs.existsSync(o.pytorchLog)
     ? fs.readFileSync(o.pytorchLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { key: string; record: Epoch })
       .filter((x) => x.key === key).map((x) => x.record)
     : [];
-  // the epochs of the last call that reached epoch E (a call cut off part-way is trained again)
-  const lastStart = cached.map((r) => r.epoch).lastIndexOf(1);
-  if (lastStart > 0) cached.splice(0, lastStart);
+  const cached = lastCall(logged());
   if (cached.length >= o.epochs) return cached.slice(0, o.epochs);
   const args = [path.join(PROJECT_ROOT, 'scripts', 'fidelity_torch.py'), '--data', dir, '--split', splitFile, '--seed', String(c.seed),
     '--epochs', String(o.epochs), '--schedule', JSON.stringify(c.schedule), '--threads', '1'];
   if (o.testCount !== null) args.push('--test-count', String(o.testCount));
+  const checkpoint = o.pytorchLog && path.join(`${o.pytorchLog}.checkpoints`, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.pt`);
+  if (checkpoint) {
+    fs.mkdirSync(path.dirname(checkpoint), { recursive: true });
+    args.push('--checkpoint', checkpoint);
+  }
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE; // PyTorch at its best (this command only)
   const child = spawn(o.python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Epoch[] = [];
+  const out: Epoch[] = [...cached];
   let buf = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -100,7 +122,12 @@ async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: stri
       const line = buf.slice(0, i); buf = buf.slice(i + 1);
       if (!line.startsWith('{')) continue;
       const r = JSON.parse(line) as Epoch & { seconds: number };
-      out.push(r);
+      if (r.epoch > out.length + 1) {
+        err += `${checkpoint} resumes after epoch ${r.epoch - 1} but ${o.pytorchLog} has this seed's epochs only up to ${out.length}: remove the checkpoint to train the seed again\n`;
+        child.kill();
+        return;
+      }
+      out.splice(r.epoch - 1, out.length, r);
       if (o.pytorchLog) fs.appendFileSync(o.pytorchLog, JSON.stringify({ key, record: r }) + '\n');
       log(`[pytorch ${c.arm} seed ${c.seed}] epoch ${r.epoch}/${o.epochs}  val acc ${(100 * r.validationAccuracy).toFixed(2)}%  ${r.seconds.toFixed(0)} s`);
     }
