@@ -482,6 +482,15 @@ describe('testErrorFigure', () => {
     near(orig.y, [8.9, 9.02]);
   });
 
+  it('one run per arm: its square is named "mean (n=1: no CI)", without an error bar, and the subtitle says so', () => {
+    const one = testErrorFigure([run({ runId: 's1', arm: 'step', finalTestAccuracy: 0.9 }), run({ runId: 'c1', arm: 'cosine', finalTestAccuracy: 0.91 })]);
+    const m = trace(one, 'step mean (n=1: no CI)');
+    near(m.y, [10]);
+    assert.equal((m.error_y as { visible: boolean }).visible, false);
+    assert.equal(one.data.find((d) => /± 95% CI/.test(String(d.name))), undefined);
+    assert.match((one.layout.title as { subtitle: { text: string } }).subtitle.text, /squares: mean \(one run: no CI\)/);
+  });
+
   it('explicit original-study mapping and disabling', () => {
     const f = testErrorFigure(runs, { originalStudy: { long: 1.5 }, paperError: null });
     near(f.data.find((d) => /original study/.test(String(d.name)))!.y, [1.5]);

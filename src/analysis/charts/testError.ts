@@ -31,7 +31,8 @@ export interface TestErrorFigureOptions extends CommonFigureOptions {
  * Arms are at x = 0, 1, ... (tick labels = arm names). Runs without finalTestAccuracy are skipped.
  * The subtitle names only the markers drawn (diamonds only when some arm has an original-study figure).
  *
- * Traces: per arm `"<arm> runs (n=k)"` (customdata = runIds), `"<arm> mean ± 95% CI"` (one point,
+ * Traces: per arm `"<arm> runs (n=k)"` (customdata = runIds), `"<arm> mean ± 95% CI"` (one point, named
+ * `"<arm> mean (n=1: no CI)"` without an error bar for a single run,
  * `error_y.array` = [half width], `meta` = { mean, lower, upper, n }); then `"original study ..."`
  * (x = arm positions, y = errors) when any arm matches, and `"ResNet paper: 8.75%"`.
  */
@@ -44,6 +45,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
   const jitterWidth = opts.jitter ?? 0.3;
   const data: PlotlyTrace[] = [];
   const original: Array<{ i: number; arm: string; error: number }> = [];
+  let anyCi = false;
   arms.forEach((arm, i) => {
     const { runs: armRuns, errors, ci } = armTestErrorPoints(arm, usable, level);
     const color = colors[arm];
@@ -58,17 +60,22 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       marker: { color, size: 8, opacity: 0.7 },
       hovertemplate: `%{customdata}<br>test error %{y:.2f}%<extra>${arm}</extra>`,
     });
+    // one run has no interval: its square is the run's error, named so, with no error bar
+    const withCi = ci.n >= 2 && Number.isFinite(ci.halfWidth);
+    anyCi ||= withCi;
     data.push({
       type: 'scatter',
       mode: 'markers',
-      name: `${arm} mean ± ${levelText}`,
+      name: withCi ? `${arm} mean ± ${levelText}` : `${arm} mean (n=${ci.n}: no CI)`,
       legendgroup: arm,
       x: [i + 0.25],
       y: [clean(ci.mean)],
-      error_y: { type: 'data', symmetric: true, array: [Number.isFinite(ci.halfWidth) ? clean(ci.halfWidth) : 0], visible: true, color, thickness: 2, width: 8 },
+      error_y: { type: 'data', symmetric: true, array: [withCi ? clean(ci.halfWidth) : 0], visible: withCi, color, thickness: 2, width: 8 },
       marker: { color, size: 12, symbol: 'square', line: { color: '#000000', width: 1 } },
       meta: { arm, mean: clean(ci.mean), lower: clean(ci.lower), upper: clean(ci.upper), n: ci.n, level },
-      hovertemplate: `${arm} mean %{y:.3f}%<br>${levelText} [${fmt(ci.lower, 3)}, ${fmt(ci.upper, 3)}]<extra>n=${ci.n}</extra>`,
+      hovertemplate: withCi
+        ? `${arm} mean %{y:.3f}%<br>${levelText} [${fmt(ci.lower, 3)}, ${fmt(ci.upper, 3)}]<extra>n=${ci.n}</extra>`
+        : `${arm} mean %{y:.3f}%<br>no ${levelText} from ${ci.n} run<extra>n=${ci.n}</extra>`,
     });
     const orig = opts.originalStudy === false ? undefined : opts.originalStudy ? opts.originalStudy[arm] : originalStudyErrorForArm(arm, usable);
     if (orig !== undefined) original.push({ i, arm, error: orig });
@@ -108,7 +115,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       subtitle: {
         text: [
           'points: runs',
-          `squares: mean ± ${levelText}`,
+          anyCi ? `squares: mean ± ${levelText}` : 'squares: mean (one run: no CI)',
           original.length > 0 ? `diamonds: original study (${original.map((o) => o.arm).join(', ')})` : null,
           paper !== null ? `dashed: ResNet paper (${fmt(paper)}%)` : null,
         ].filter((x): x is string => x !== null).join('; '),
