@@ -24,7 +24,7 @@
 // Protocol `full-182`: 10 seeds per arm, 45,000 training / 5,000 validation images, final error on the 10,000 test images. Epochs to 85% validation accuracy are recorded without stopping.
 // The paper reports **8.75%** test error for ResNet-20; the original study found a mean test accuracy of **90.98% (cycle 7)** and **91.10% (cycle 14)**.
 //
-// Cost: 30 runs × 182 epochs on CPU is far beyond a laptop (~2.5 min per epoch per core with the oneDNN convolutions: ~230 core-hours; about 4 times that on the wasm kernels alone); this notebook is the interface for a large machine or `backend = 'tfjs-node-gpu'`. It can be stopped and resumed: finished runs are kept, an interrupted run restarts from epoch 1.
+// Cost: 30 runs × 182 epochs on CPU is far beyond a laptop (about 2 min per epoch per core with the oneDNN convolutions, ~120 CPU seconds measured in the study on a 2-core AMD EPYC: ~182 core-hours; about 4 times that on the wasm kernels alone); this notebook is the interface for a large machine or `backend = 'tfjs-node-gpu'`. It can be stopped and resumed: finished runs are kept, an interrupted run restarts from epoch 1.
 //
 // Before training, the notebook measures the training speed in its kernel and prints how long the runs will take. With its own defaults (Run All, or `npm run notebooks` without parameters) the notebook trains only the small configuration `full-182-demo` into a scratch store; set `protocol = 'full-182'` for the real runs (see Parameters).
 
