@@ -37,8 +37,8 @@ describe('a Slurm job array drains a protocol into PostgreSQL through requeues a
   });
 
   it('every run finishes once, equal to an uninterrupted run, one task requeued mid-run and one stopped by its time limit', async (t) => {
-    // 2,700 training images: an epoch takes longer than Slurm's 30 s check of time limits, so the
-    // time-limited task is signalled mid-run
+    // 2,700 training images: epochs of several seconds, so that the test sees task 0 between epochs
+    // (and holds task 2 after its first epoch until its time limit's signal, below)
     const data = makeMiniDataset({ train: 3000, test: 100 });
     const file = tinyProtocolFile(dir, { name: 'slurm', seeds: 3, maxEpochs: 3, trainFraction: 1 }, 'slurm.json');
     const reference = path.join(dir, 'reference.sqlite');
