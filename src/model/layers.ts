@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BN_TRAIN, RELU, SHORTCUT_A } from '../engine/wasm/fused';
 import { ADD_RELU, BN_TRAIN_RELU } from '../engine/wasm/fused-step';
+import { BN_INFER } from '../engine/wasm/fused-infer';
 
 /**
  * True when the fused kernel `name` is registered for the active backend (registerWasmKernels()
@@ -87,14 +88,36 @@ export function addRelu<T extends tf.Tensor>(a: T, b: T): T {
 }
 
 /**
- * Batch normalisation in inference mode with running statistics.
+ * Batch normalisation in inference mode with running statistics: y = beta + (x - mean) * gamma /
+ * sqrt(variance + epsilon) per channel (tf.batchNorm), one fused pass when registered for the active
+ * backend (the same float32 values).
  * @param x shape [N, H, W, C]; movingMean, movingVariance, gamma, beta shape [C]
  */
 export function batchNormInfer(
   x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
   movingMean: tf.Tensor1D, movingVariance: tf.Tensor1D, epsilon: number,
 ): tf.Tensor4D {
+  if (fused(BN_INFER)) return runBatchNormInfer(x, gamma, beta, movingMean, movingVariance, epsilon, false);
   return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, epsilon) as tf.Tensor4D;
+}
+
+/**
+ * relu(batchNormInfer(x)): one fused pass when registered for the active backend, else the two
+ * steps; the same values either way.
+ * @param x shape [N, H, W, C]; movingMean, movingVariance, gamma, beta shape [C]
+ */
+export function batchNormReluInfer(
+  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
+  movingMean: tf.Tensor1D, movingVariance: tf.Tensor1D, epsilon: number,
+): tf.Tensor4D {
+  if (fused(BN_INFER)) return runBatchNormInfer(x, gamma, beta, movingMean, movingVariance, epsilon, true);
+  return relu(batchNormInfer(x, gamma, beta, movingMean, movingVariance, epsilon));
+}
+
+function runBatchNormInfer(
+  x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu: boolean,
+): tf.Tensor4D {
+  return tf.engine().runKernel(BN_INFER, { x, mean, variance, gamma, beta }, { epsilon, relu }) as tf.Tensor4D;
 }
 
 /** Rectified linear unit, elementwise. */

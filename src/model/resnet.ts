@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRng, deriveSeed, type Rng } from '../data/random';
-import { addRelu, batchNormInfer, batchNormReluTrain, batchNormTrain, conv2d, globalAveragePool, relu, shortcutA } from './layers';
+import { addRelu, batchNormInfer, batchNormReluInfer, batchNormReluTrain, batchNormTrain, conv2d, globalAveragePool, shortcutA } from './layers';
 
 export interface ResNetOptions {
   /** Depth 6n+2: 20, 32, 44, 56, 110. */
@@ -151,7 +151,7 @@ export function createResNet(options: ResNetOptions): ResNet {
     };
     // batch norm + ReLU and the residual add + ReLU: one fused pass each on the wasm engines (layers.ts)
     const normRelu = (h: tf.Tensor4D, p: BatchNormParams): tf.Tensor4D => {
-      if (!training) return relu(norm(h, p));
+      if (!training) return batchNormReluInfer(h, p.gamma, p.beta, p.movingMean, p.movingVariance, bnEpsilon);
       const r = batchNormReluTrain(h, p.gamma, p.beta, bnEpsilon);
       statistics.push({ mean: r.mean, variance: r.variance, count: h.shape[0] * h.shape[1] * h.shape[2] });
       return r.y;

@@ -125,6 +125,8 @@ export class FnBuilder {
   f32x4Max(): this { return this.simd(0xe9); }
   f32x4PMax(): this { return this.simd(0xeb); }
   f64x2Add(): this { return this.simd(0xf0); }
+  f64x2Div(): this { return this.simd(0xf3); }
+  f32x4DemoteF64x2Zero(): this { return this.simd(0x5e); }
   /** relaxed-simd f32x4.relaxed_madd: a * b + c (fused where the CPU has FMA). */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
   f64x2PromoteLowF32x4(): this { return this.simd(0x5f); }

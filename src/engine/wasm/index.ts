@@ -9,22 +9,25 @@
  * - Fused batch norm (training) forward/backward, ReLU (+grad), option-A shortcut (+grad) under
  *   the kernel names exported here; src/model/layers.ts uses them when they are registered for
  *   the active backend (see fused.ts); batch norm + ReLU, residual add + ReLU and the SGD update
- *   in one pass each (fused-step.ts).
+ *   in one pass each (fused-step.ts); batch norm (+ ReLU) with running statistics for evaluation
+ *   in one pass (fused-infer.ts).
  */
 import { getConvRoute, registerConvKernels } from './conv';
 import { winogradTile } from './winograd';
 import { registerFusedKernels } from './fused';
 import { registerStepKernels } from './fused-step';
+import { registerInferKernels } from './fused-infer';
 
 export { conv2DBackpropInput, conv2DBackpropFilter } from './conv';
 export {
   BN_TRAIN, BN_TRAIN_GRAD, RELU, RELU_GRAD, SHORTCUT_A, SHORTCUT_A_GRAD,
 } from './fused';
 export { ADD_RELU, BN_TRAIN_RELU, SGD_UPDATE } from './fused-step';
+export { BN_INFER } from './fused-infer';
 
 /** Registers the fast wasm kernels (idempotent) and returns the names of the kernels registered. */
 export function registerWasmKernels(): string[] {
-  return [...registerConvKernels(), ...registerFusedKernels(), ...registerStepKernels()];
+  return [...registerConvKernels(), ...registerFusedKernels(), ...registerStepKernels(), ...registerInferKernels()];
 }
 
 /**

@@ -144,6 +144,56 @@ function genAffine(c: number, relu: boolean, name: string): FnBuilder {
 }
 
 /**
+ * bnInfer(x, y, M, params): batch norm with running statistics, as tfjs-backend-wasm's FusedBatchNorm
+ * computes it (4.22, read from its compiled code): t = (x - mean[c]) * scale[c] in float32, then
+ * t / norm[c] + offset[c] in float64, rounded once to float32 (with relu, max(., 0));
+ * params = [mean f32 | scale f32 | norm f64 | offset f64] (C each, norm = float32 sqrt(variance + eps)).
+ */
+function genBnInfer(c: number, relu: boolean, name: string): FnBuilder {
+  const V = c / 4;
+  const f = new FnBuilder(name, [I32, I32, I32, I32]);
+  const [x, y, m, prm] = [0, 1, 2, 3];
+  const p = f.local(I32);
+  const px = f.local(I32);
+  const py = f.local(I32);
+  const t = f.local(V128);
+  const lo = f.local(V128);
+  const zero = f.local(V128);
+  const mean: number[] = [];
+  const scale: number[] = [];
+  const norm: number[] = []; // two f64x2 per vector of 4 channels: lanes 0-1, 2-3
+  const offset: number[] = [];
+  for (let v = 0; v < V; v++) {
+    mean.push(f.local(V128)); scale.push(f.local(V128));
+    f.get(prm).v128Load(16 * v).set(mean[v]);
+    f.get(prm).v128Load(4 * c + 16 * v).set(scale[v]);
+    for (let h = 0; h < 2; h++) {
+      norm.push(f.local(V128)); offset.push(f.local(V128));
+      f.get(prm).v128Load(8 * c + 32 * v + 16 * h).set(norm[2 * v + h]);
+      f.get(prm).v128Load(16 * c + 32 * v + 16 * h).set(offset[2 * v + h]);
+    }
+  }
+  f.v128Zero().set(zero);
+  f.get(x).set(px).get(y).set(py);
+  const HIGH_TO_LOW = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  f.forRange(p, { c: 0 }, m, 1, () => {
+    for (let v = 0; v < V; v++) {
+      f.get(px).v128Load(16 * v).get(mean[v]).f32x4Sub().get(scale[v]).f32x4Mul().set(t);
+      f.get(t).f64x2PromoteLowF32x4().get(norm[2 * v]).f64x2Div().get(offset[2 * v]).f64x2Add().f32x4DemoteF64x2Zero().set(lo);
+      f.get(py).get(lo);
+      f.get(t).get(t).i8x16Shuffle(HIGH_TO_LOW).f64x2PromoteLowF32x4().get(norm[2 * v + 1]).f64x2Div().get(offset[2 * v + 1]).f64x2Add().f32x4DemoteF64x2Zero();
+      f.i8x16Shuffle(LOW_HALVES);
+      if (relu) f.get(zero).f32x4PMax();
+      f.v128Store(16 * v);
+    }
+    f.get(px).i32(c * 4).i32Add().set(px);
+    f.get(py).i32(c * 4).i32Add().set(py);
+  });
+  return f;
+}
+
+/**
  * bnBackward(dy, x, dx, M, params): dx = dy * params[c] + x * params[C+c] + params[2C+c]; masked
  * (an extra argument, mask): dy taken as mask > 0 ? dy : 0 (a ReLU's gradient folded in).
  */
@@ -460,6 +510,8 @@ export interface SimdKernels {
   /** out(f64)[0..C) += sum (a - shA); [C..2C) += sum (a - shA)*(b - shB); shifts = [shA | shB] (f32). */
   sums(c: number, a: number, b: number, rows: number, out: number, shifts: number): void;
   affine(c: number, relu: boolean, x: number, y: number, rows: number, params: number): void;
+  /** Batch norm with running statistics (see genBnInfer); params = [mean f32 | scale f32 | norm f64 | offset f64]. */
+  bnInfer(c: number, relu: boolean, x: number, y: number, rows: number, params: number): void;
   bnBackward(c: number, dy: number, x: number, dx: number, rows: number, params: number): void;
   /** sums / bnBackward with a (dy) masked by mask > 0 (mask: rows of C floats, the ReLU's output). */
   sumsMasked(c: number, a: number, mask: number, b: number, rows: number, out: number, shifts: number): void;
@@ -484,6 +536,8 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
           : kind === 'bnBackwardMasked' ? genBnBackward(c, 'k', true)
         : kind === 'affine' ? genAffine(c, false, 'k')
           : kind === 'affineRelu' ? genAffine(c, true, 'k')
+            : kind === 'bnInfer' ? genBnInfer(c, false, 'k')
+              : kind === 'bnInferRelu' ? genBnInfer(c, true, 'k')
             : kind.startsWith('dw') ? genDwTap(c, Number(kind.slice(2)))
               : genBnBackward(c, 'k');
       e = instantiate([fn], memory);
@@ -506,6 +560,7 @@ export function createSimdKernels(memory: WebAssembly.Memory): SimdKernels {
     },
     sums: (c, a, b, rows, out, shifts) => { forC(c, 'sums').k(a, b, rows, out, shifts); },
     affine: (c, relu, x, y, rows, params) => { forC(c, relu ? 'affineRelu' : 'affine').k(x, y, rows, params); },
+    bnInfer: (c, relu, x, y, rows, params) => { forC(c, relu ? 'bnInferRelu' : 'bnInfer').k(x, y, rows, params); },
     bnBackward: (c, dy, x, dx, rows, params) => { forC(c, 'bnBackward').k(dy, x, dx, rows, params); },
     sumsMasked: (c, a, mask, b, rows, out, shifts) => { forC(c, 'sumsMasked').k(a, b, rows, out, shifts, mask); },
     bnBackwardMasked: (c, dy, mask, x, dx, rows, params) => { forC(c, 'bnBackwardMasked').k(dy, x, dx, rows, params, mask); },
