@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { OPENBLAS_UNSET, pytorchReference, summarize } from '../src/bench/reference';
 import { tmpDir } from './helpers';
@@ -64,4 +65,18 @@ test('study cost: race-to-85 at the original medians (20 x 30.5 + 20 x 21 epochs
   assert.equal(studyCost({ trainImagesPerSecond: 500, evalImagesPerSecond: 1000, backend: 'wasm' }, null)[1].wallHours, full.coreHours);
   assert.match(studyCostLines([race])[0], /^race-to-85: 40 runs, 1030 epochs .* 30\.0 core-hours, 20\.0 h wall/);
   assert.throws(() => studyCost({ trainImagesPerSecond: 0, evalImagesPerSecond: 1, backend: 'x' }, null), RangeError);
+});
+
+test('profile.js: the per-operator table of a training step and of the evaluation, whose kernels add up to at most the step', () => {
+  const cli = path.join(__dirname, '..', 'src', 'bench', 'profile.js');
+  const data = path.join(__dirname, '..', '..', 'data', 'cifar-10-subset', 'data_batch_1.bin');
+  for (const [mode, args, kernel] of [['training', [], 'Conv2DBackpropFilter'], ['evaluation', ['--evaluate', '--batch', '50'], 'ResNetBatchNormInfer']] as const) {
+    const r = spawnSync(process.execPath, [cli, '--backend', 'wasm', '--steps', '1', '--warmup', '1', '--data', data, ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as { mode: string; stepMs: number; kernels: { name: string; ms: number }[] };
+    assert.equal(last.mode, mode);
+    assert.ok(last.kernels.some((k) => k.name === kernel), `${mode}: ${kernel} among ${last.kernels.map((k) => k.name)}`);
+    assert.ok(last.kernels.reduce((s, k) => s + k.ms, 0) <= last.stepMs + 1e-6);
+    assert.match(r.stdout, new RegExp(`^profile: ResNet-20 ${mode}, batch`, 'm'));
+  }
 });

@@ -5,7 +5,10 @@
  * warm-up steps, then timed steps; kernel time is summed per kernel name and the rest of the step
  * (tfjs engine bookkeeping, tape, JS) is reported as "outside kernels".
  *
- *   node dist/bench/profile.js [--backend onednn|wasm] [--steps 10] [--warmup 3] [--batch 128]
+ *   node dist/bench/profile.js [--backend onednn|wasm] [--steps 10] [--warmup 3] [--batch 128] [--evaluate]
+ *
+ * `--evaluate` profiles the evaluation instead (inference mode, running statistics, as after every
+ * epoch: evaluateBatches at --batch, default 200 there, `--steps` batches of real records).
  *
  * Prints a Markdown table (kernel, calls per step, ms per step, share of the step), then one JSON
  * line with the wall and CPU time per step. The machine may be shared: pause other work (the background study: `kill -STOP -- -$(cat ~/ws-study/train.pid)`, `kill -CONT` after) and compare within one invocation.
@@ -62,11 +65,12 @@ async function main(): Promise<void> {
   const backend = arg('--backend', 'auto');
   const steps = Number(arg('--steps', '10'));
   const warmup = Number(arg('--warmup', '3'));
-  const batch = Number(arg('--batch', '128'));
+  const evaluating = argv.includes('--evaluate');
+  const batch = Number(arg('--batch', evaluating ? '200' : '128'));
   const { selectEngine } = await import('../engine/engine');
   const info = await selectEngine({ backend: backend as 'auto' });
   if (info.tfBackend !== 'wasm') throw new Error(`profile needs a wasm-based engine, got ${info.backend}`);
-  const { createTrainState, trainStep } = await import('../train/step');
+  const { createTrainState, evaluate, trainStep } = await import('../train/step');
   const raw = readCifar10File(findDataFile(arg('--data', '') || undefined));
   const state = createTrainState({ depth: 20, seed: 1 });
   const rng = createRng(12345);
@@ -78,14 +82,21 @@ async function main(): Promise<void> {
     return makeBatch(raw, idx, rng, buffer);
   };
   const prof = instrumentKernels('wasm');
-  for (let i = 0; i < warmup; i++) { const b = next(); trainStep(state, b.images, b.labels, 0.1); }
+  // one step: a training step on the next batch, or the evaluation of the next `batch` records
+  const records = (i: number) => {
+    const o = (i * batch) % (raw.count - batch);
+    return { count: batch, images: raw.images.subarray(o * 3072, (o + batch) * 3072), labels: raw.labels.subarray(o, o + batch) };
+  };
+  const step = evaluating
+    ? (i: number) => { evaluate(state.model, records(i), batch); }
+    : () => { const b = next(); trainStep(state, b.images, b.labels, 0.1); };
+  for (let i = 0; i < warmup; i++) step(i);
   prof.reset();
   let total = 0;
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
-    const b = next();
     const t0 = performance.now();
-    trainStep(state, b.images, b.labels, 0.1);
+    step(warmup + i);
     total += performance.now() - t0;
   }
   const cpu = process.cpuUsage(cpu0);
@@ -93,7 +104,7 @@ async function main(): Promise<void> {
   const rows = [...prof.table.values()].filter((e) => e.calls > 0).sort((a, b) => b.ms - a.ms);
   const stepMs = total / steps;
   const kernelMs = rows.reduce((s, e) => s + e.ms, 0) / steps;
-  console.log(`profile: ResNet-20, batch ${batch}, engine ${info.backend}, ${steps} steps after ${warmup} warm-up: ${stepMs.toFixed(1)} ms/step, `
+  console.log(`profile: ResNet-20 ${evaluating ? 'evaluation' : 'training'}, batch ${batch}, engine ${info.backend}, ${steps} steps after ${warmup} warm-up: ${stepMs.toFixed(1)} ms/step, `
     + `CPU ${cpuMs.toFixed(1)} ms/step (wall includes time lost to other processes)`);
   console.log('| kernel | calls/step | ms/step | share |');
   console.log('| --- | ---: | ---: | ---: |');
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
     console.log(`| ${e.name} | ${(e.calls / steps).toFixed(0)} | ${(e.ms / steps).toFixed(2)} | ${(100 * e.ms / steps / stepMs).toFixed(1)}% |`);
   }
   console.log(`| outside kernels (tape, engine, JS) | | ${(stepMs - kernelMs).toFixed(2)} | ${(100 * (stepMs - kernelMs) / stepMs).toFixed(1)}% |`);
-  console.log(JSON.stringify({ backend: info.backend, batch, stepMs, cpuMs, kernels: rows.map((e) => ({ name: e.name, calls: e.calls / steps, ms: e.ms / steps })) }));
+  console.log(JSON.stringify({ backend: info.backend, mode: evaluating ? 'evaluation' : 'training', batch, stepMs, cpuMs, kernels: rows.map((e) => ({ name: e.name, calls: e.calls / steps, ms: e.ms / steps })) }));
   state.dispose();
 }
 
