@@ -10,8 +10,8 @@ import { makeBatch } from '../src/data/augment';
 import { createRng } from '../src/data/random';
 import { selectEngine } from '../src/engine/engine';
 import { foldMoments } from '../src/engine/collective';
-import { createTrainState, trainStep, type TrainState } from '../src/train/step';
-import { copyWeightsTo, createParallelTrainer } from '../src/train/parallel';
+import { createTrainState, evaluate, trainStep, type TrainState } from '../src/train/step';
+import { copyStateTo, copyWeightsTo, createParallelTrainer } from '../src/train/parallel';
 import { EMBEDDED } from './helpers';
 
 let raw: Cifar10Raw;
@@ -148,5 +148,27 @@ test('parallel trainer: uneven shares and batches smaller than the thread count 
   } finally {
     await p.close();
     single.dispose();
+  }
+});
+
+test('parallel evaluate: the set split across the replicas gives the main thread\'s accuracy exactly and its loss to 1e-6 (float32 sums per batch), for any split', async () => {
+  const p = await createParallelTrainer({ threads: 2, seed: 4, maxBatch: N });
+  const copy = createTrainState({ seed: 99 });
+  try {
+    for (let i = 0; i < 3; i++) await p.step(batch(i).images, batch(i).labels, 0.05);
+    await copyStateTo(p, copy);
+    for (const [count, batchSize] of [[101, 200], [256, 40], [1, 200]] as const) {
+      const set = takeFirst(raw, count);
+      const main = evaluate(copy.model, set, batchSize);
+      const split = await p.evaluate(set, batchSize);
+      assert.equal(split.accuracy, main.accuracy, `${count} images: accuracy`);
+      // each batch's loss is a float32 sum: other batches, other roundings (~1e-7 relative)
+      assert.ok(Math.abs(split.loss - main.loss) <= 1e-6 * Math.abs(main.loss), `${count} images: loss ${split.loss} vs ${main.loss}`);
+      // the same set again (shared once, kept by identity): the same values
+      assert.deepEqual(await p.evaluate(set, batchSize), split);
+    }
+  } finally {
+    copy.dispose();
+    await p.close();
   }
 });

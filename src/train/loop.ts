@@ -82,8 +82,9 @@ export function iterationsPerEpoch(trainCount: number, batchSize: number): numbe
  * Same seed and backend give the same data order, augmentation and initial weights; a run resumed
  * from the checkpoint of epoch k gives the same epochs k+1... as the uninterrupted run, bit for bit.
  * With config.threads > 1 (wasm backend, with or without oneDNN's convolutions) the steps run on the data-parallel trainer
- * (src/train/parallel.ts, one replica per thread); after every epoch its state is copied into a
- * main-thread model for evaluation and the checkpoint, and its threads are stopped on every exit
+ * (src/train/parallel.ts, one replica per thread), which also splits the evaluation after every epoch
+ * between them; after every epoch its state is copied into a main-thread model for the checkpoint,
+ * and its threads are stopped on every exit
  * (finished, diverged, interrupted, error). The same thread count gives the same run bit for bit.
  * @param runId identifier written into the epoch records
  * @param config run configuration (validated by the caller, see validateRunConfig)
@@ -174,8 +175,10 @@ export async function trainRun(runId: string, config: RunConfig, data: RunData, 
       trainSeconds += seconds(epochStart);
       if (trainCpuSeconds !== null) trainCpuSeconds += cpuNow() - epochCpuStart;
       if (trainer) await copyStateTo(trainer, state);
-      const validation = await evaluateYielding(state.model, data.validation);
-      const test = await evaluateYielding(state.model, data.test);
+      // with replicas the evaluation is split across them too (the same accuracies as on the main thread)
+      const evaluate = (set: RunData['validation']) => (trainer ? trainer.evaluate(set) : evaluateYielding(state.model, set));
+      const validation = await evaluate(data.validation);
+      const test = await evaluate(data.test);
       const record: EpochRecord = {
         runId, epoch, iteration, learningRate: lr,
         trainLoss: lossSum / data.train.count, trainAccuracy: correct / data.train.count,

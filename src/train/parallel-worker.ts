@@ -9,7 +9,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectEngine } from '../engine/engine';
 import { setCollective, foldMoments, type Collective, type ChannelMoments } from '../engine/collective';
-import { createTrainState, type TrainStateOptions } from './step';
+import { createTrainState, evaluateTotals, type TrainStateOptions } from './step';
 import type { BatchStatistics } from '../model/resnet';
 
 /** What the main thread passes to every replica. */
@@ -118,7 +118,12 @@ async function main(): Promise<void> {
   let gradParity = 0;
   // trainable variables, running statistics, momentum buffers: the checkpoint's order (checkpoint.ts)
   const stateVars = [...vars, ...state.model.runningStatistics, ...state.optimizer.velocities];
-  port.on('message', (m: { cmd: string; n?: number; lr?: number; buffer?: SharedArrayBuffer; state?: Float32Array[] }) => {
+  // evaluation sets shared by the main thread (images and labels in SharedArrayBuffers), by id
+  const sets = new Map<number, { images: Uint8Array; labels: Uint8Array; count: number }>();
+  port.on('message', (m: {
+    cmd: string; n?: number; lr?: number; buffer?: SharedArrayBuffer; state?: Float32Array[];
+    id?: number; images?: SharedArrayBuffer; labels?: SharedArrayBuffer; batchSize?: number;
+  }) => {
     try {
       if (m.cmd === 'gradients') {
         // f32 gradient slots: 2 parities x size x parameters
@@ -136,7 +141,11 @@ async function main(): Promise<void> {
           tf.tidy(() => v.assign(tf.tensor(values[i], v.shape, 'float32')));
         });
         port.postMessage({ ok: true });
-      } else if (m.cmd === 'memory') port.postMessage({ ok: true, numTensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 });
+      } else if (m.cmd === 'set') {
+        sets.set(m.id!, { images: new Uint8Array(m.images!), labels: new Uint8Array(m.labels!), count: m.n! });
+        port.postMessage({ ok: true });
+      } else if (m.cmd === 'evaluate') port.postMessage({ ok: true, ...evaluateShare(m.id!, m.batchSize!) });
+      else if (m.cmd === 'memory') port.postMessage({ ok: true, numTensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 });
       else if (m.cmd === 'close') {
         state.dispose();
         setCollective(null);
@@ -147,6 +156,23 @@ async function main(): Promise<void> {
       port.postMessage({ ok: false, error: (e as Error).stack ?? String(e) });
     }
   });
+
+  /**
+   * Inference on this replica's rows [floor(rank n / size), floor((rank + 1) n / size)) of a shared
+   * set (no exchange: batch norm uses the running statistics, the same on every replica).
+   */
+  function evaluateShare(id: number, batchSize: number): { lossSum: number; correct: number } {
+    const set = sets.get(id);
+    if (!set) throw new Error(`evaluate: no set ${id}`);
+    const lo = Math.floor((d.rank * set.count) / d.size);
+    const hi = Math.floor(((d.rank + 1) * set.count) / d.size);
+    const part = { count: hi - lo, images: set.images.subarray(lo * 3072, hi * 3072), labels: set.labels.subarray(lo, hi) };
+    const it = evaluateTotals(state.model, part, batchSize);
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+    }
+  }
 
   /** Forward/backward on this replica's rows, all-reduce, identical SGD update on every replica. */
   function step(n: number, lr: number): { loss: number; correct: number } {

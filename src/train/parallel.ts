@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { EXCHANGE_SLOT, type ReplicaData } from './parallel-worker';
 import type { StepResult, TrainState, TrainStateOptions } from './step';
 import type { ResNet } from '../model/resnet';
+import type { Cifar10Raw } from '../data/cifar10';
 import type { Variable } from '@tensorflow/tfjs';
 import { currentEngine } from '../engine/engine';
 import { availableCpus } from '../runs/cpus';
@@ -47,6 +48,16 @@ export interface ParallelTrainer {
    * @returns the whole batch's mean cross-entropy (nats) and correct count, before the update
    */
   step(images: Float32Array, labels: Int32Array, learningRate: number): Promise<StepResult>;
+  /**
+   * Loss and accuracy of the model in inference mode (running statistics) on a set, split across the
+   * replicas: replica r evaluates rows [floor(r n / threads), floor((r + 1) n / threads)) in batches of
+   * `batchSize` (evaluateTotals), and their totals are added in rank order. The same correct count as
+   * evaluate(model, set) on the same weights (the logits of an image do not depend on its batch); the
+   * loss differs from it by the rounding of other float32 sums per batch (~1e-7 relative). A set is copied to shared memory once
+   * per trainer (kept by identity of the object).
+   * @returns mean cross-entropy (nats) and accuracy in [0, 1]
+   */
+  evaluate(set: Cifar10Raw, batchSize?: number): Promise<{ loss: number; accuracy: number }>;
   /** Trainable variables then running statistics, in the model's order (replica 0's copy). */
   weights(): Promise<Float32Array[]>;
   /** Live tensors and resident memory of each replica. */
@@ -107,6 +118,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
   }
   const images = new Float32Array(shared.images);
   const labels = new Int32Array(shared.labels);
+  const sets = new Map<Cifar10Raw, number>();
   return {
     threads,
     parameters: count,
@@ -122,6 +134,25 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
       let correct = 0;
       for (const p of r) { loss += p.loss as number; correct += p.correct as number; }
       return { loss, correct };
+    },
+    async evaluate(set, batchSize = 200) {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`evaluate: batchSize must be an integer >= 1, got ${batchSize}`);
+      if (set.count < 1) throw new Error('evaluate: the set has no images');
+      let id = sets.get(set);
+      if (id === undefined) {
+        id = sets.size;
+        const sharedImages = new SharedArrayBuffer(set.count * 3072);
+        const sharedLabels = new SharedArrayBuffer(set.count);
+        new Uint8Array(sharedImages).set(set.images.subarray(0, set.count * 3072));
+        new Uint8Array(sharedLabels).set(set.labels.subarray(0, set.count));
+        await all({ cmd: 'set', id, n: set.count, images: sharedImages, labels: sharedLabels });
+        sets.set(set, id);
+      }
+      const parts = await all({ cmd: 'evaluate', id, batchSize });
+      let lossSum = 0;
+      let correct = 0;
+      for (const p of parts) { lossSum += p.lossSum as number; correct += p.correct as number; }
+      return { loss: lossSum / set.count, accuracy: correct / set.count };
     },
     async weights() {
       return (await ask(0, { cmd: 'weights' })).weights as Float32Array[];

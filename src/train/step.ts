@@ -79,6 +79,17 @@ export function trainStep(state: TrainState, images: Float32Array, labels: Int32
  * @returns mean cross-entropy (nats) and accuracy in [0, 1]
  */
 export function* evaluateBatches(model: ResNet, raw: Cifar10Raw, batchSize = 200): Generator<void, { loss: number; accuracy: number }> {
+  const t = yield* evaluateTotals(model, raw, batchSize);
+  return { loss: t.lossSum / raw.count, accuracy: t.correct / raw.count };
+}
+
+/**
+ * evaluateBatches' sums: the summed cross-entropy (nats; float32 sums per batch, added in float64 in
+ * batch order) and the number of correct predictions over the set. A set split into parts evaluated
+ * apart (the data-parallel trainer's replicas) adds its parts' totals: the same correct count, the
+ * loss up to the rounding of other float32 sums per batch.
+ */
+export function* evaluateTotals(model: ResNet, raw: Cifar10Raw, batchSize = 200): Generator<void, { lossSum: number; correct: number }> {
   let lossSum = 0;
   let correct = 0;
   const buffer = new Float32Array(batchSize * 3072);
@@ -99,7 +110,7 @@ export function* evaluateBatches(model: ResNet, raw: Cifar10Raw, batchSize = 200
     correct += c;
     if (start + batchSize < raw.count) yield;
   }
-  return { loss: lossSum / raw.count, accuracy: correct / raw.count };
+  return { lossSum, correct };
 }
 
 /** evaluateBatches run to the end at once. */
