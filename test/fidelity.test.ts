@@ -44,6 +44,9 @@ test('epochs are compared while both sides have 2 seeds (a run stopped at its ta
   const r = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6], [0.51, 0.6]] });
   assert.equal(r.epochs, 2);
   assert.throws(() => compareCurves({ workspace: [[0.5]], pytorch: [[0.5], [0.6]] }), /at least 2 seeds per side, got 1 and 2/);
+  // a seed that has not trained yet (no epochs) is not a seed of the comparison
+  assert.deepEqual(compareCurves({ workspace: [[0.5, 0.6], [0.51, 0.6], []], pytorch: [[0.5, 0.6], [0.51, 0.6], [0.52, 0.61]] }).seeds, { workspace: 2, pytorch: 3 });
+  assert.throws(() => compareCurves({ workspace: [[0.5], []], pytorch: [[0.5], [0.6]] }), /got 1 and 2/);
 });
 
 test('scripts/fidelity_torch.py: schedules by the papers\' formulas (independent of src/schedules), bad kinds named', () => {

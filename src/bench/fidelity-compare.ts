@@ -42,12 +42,14 @@ const sd = (x: number[]) => Math.sqrt(sampleVariance(x));
 
 /**
  * Compares the curves epoch by epoch (Welch's test of src/analysis/stats on percentages).
- * @throws Error when a side has fewer than 2 curves
+ * A side's seeds are its curves with at least one epoch (a seed of a study not started yet has none).
+ * @throws Error when a side has fewer than 2 such curves
  */
 export function compareCurves(c: Curves): CurveComparison {
-  if (c.workspace.length < 2 || c.pytorch.length < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${c.workspace.length} and ${c.pytorch.length}`);
+  const seeds = { workspace: c.workspace.filter((x) => x.length > 0).length, pytorch: c.pytorch.filter((x) => x.length > 0).length };
+  if (seeds.workspace < 2 || seeds.pytorch < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${seeds.workspace} and ${seeds.pytorch}`);
   const out: CurveComparison = {
-    epochs: 0, seeds: { workspace: c.workspace.length, pytorch: c.pytorch.length },
+    epochs: 0, seeds,
     workspace: [], pytorch: [], workspaceSd: [], pytorchSd: [], difference: [], ci95: [], agreeByEpoch: [], agree: false, meanDifference: NaN,
   };
   for (let e = 0; ; e++) {
