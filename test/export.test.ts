@@ -301,4 +301,14 @@ describe('paper style: axis titles that do not fit the one-column plot are broke
     assert.equal(out.xaxis.title.text, 'epochs');
     assert.equal(wrapTitle('a<br>b c d e f g h i j k l m n o p q r s t u v w x y z', 5), 'a<br>b c d e f g h i j k l m n o p q r s t u v w x y z', 'titles broken by hand stay');
   });
+
+  it('a note above the plot (where the title was) leaves the paper figure for its caption; notes inside the plot stay', async () => {
+    const { figureCaption, paperFigure } = await import('../src/analysis/charts/presets');
+    const above = { xref: 'paper', yref: 'paper', x: 1, y: 1.02, text: 'not shown: 2 runs (status running)' };
+    const inside = { xref: 'x', yref: 'y', x: 1, y: 9, text: '9.02%' };
+    const fig = { data: [], layout: { title: { text: 'epochs to 85%', subtitle: { text: 'points: runs' } }, annotations: [above, inside] } };
+    const out = paperFigure(fig as never).figure.layout as { annotations: { text: string }[] };
+    assert.deepEqual(out.annotations.map((a) => a.text), ['9.02%']);
+    assert.equal(figureCaption(fig as never), 'epochs to 85%. points: runs. not shown: 2 runs (status running)');
+  });
 });

@@ -21,13 +21,21 @@ const pt = (points: number) => (points * CSS_PX_PER_INCH) / 72;
 /** Legend in one row (wrapping) below the plot area, left-aligned: it never takes the plot's width. */
 const LEGEND_BELOW = { orientation: 'h', x: 0, xanchor: 'left', y: 0, yanchor: 'bottom', yref: 'container', traceorder: 'normal' } as const;
 
-/** The plain text of a figure's title and subtitle (HTML tags and <br> removed), '' without a title. */
+/** The plain text of a figure's title, subtitle and notes above the plot (HTML tags and <br> removed), '' without any. */
 export function figureCaption(fig: PlotlyFigure): string {
   const t = fig.layout.title as string | { text?: string; subtitle?: { text?: string } } | undefined;
   const title = typeof t === 'string' ? t : t?.text ?? '';
   const sub = typeof t === 'object' && t ? t.subtitle?.text ?? '' : '';
   const plain = (s: string) => s.replace(/<br\s*\/?>/gi, '. ').replace(/<[^>]*>/g, '').replace(/\s+/g, ' ').trim();
-  return [plain(title), plain(sub)].filter(Boolean).join('. ');
+  // notes drawn above the plot (e.g. "not shown: 2 runs (status running)") have no room in a paper figure: the caption says them
+  const notes = annotationsAbove(fig).map((a) => String(a.text ?? ''));
+  return [plain(title), plain(sub), ...notes.map(plain)].filter(Boolean).join('. ');
+}
+
+/** Annotations placed above the plot area (paper coordinates, y > 1): a title's room, which a paper figure does not keep. */
+function annotationsAbove(fig: PlotlyFigure): Record<string, unknown>[] {
+  const list = Array.isArray(fig.layout.annotations) ? fig.layout.annotations as Record<string, unknown>[] : [];
+  return list.filter((a) => a.yref === 'paper' && typeof a.y === 'number' && a.y > 1);
 }
 
 /**
@@ -84,7 +92,8 @@ export function notebookFigure(fig: PlotlyFigure): PlotlyFigure {
 /**
  * The figure as a paper's figure: `columns` wide (PAPER_COLUMNS, inches), rendered at PAPER_DPI
  * through `scale`, fonts of 9 pt (ticks, legend 8 pt, axis titles 10 pt) at that size, no title or
- * subtitle (write `figureCaption(fig)` beside the file), legend below the plot, tight margins.
+ * subtitle and no notes above the plot (write `figureCaption(fig)`, which has them, beside the file),
+ * legend below the plot, tight margins.
  * @returns the restyled figure, its size in CSS px and the PNG scale that gives PAPER_DPI
  */
 export function paperFigure(fig: PlotlyFigure, columns: 1 | 2 = 1): { figure: PlotlyFigure; width: number; height: number; scale: number } {
@@ -108,8 +117,11 @@ export function paperFigure(fig: PlotlyFigure, columns: 1 | 2 = 1): { figure: Pl
     };
   }
   // annotations (value labels, notes) at the ticks' size
+  // (those above the plot go to the caption instead: figureCaption)
   if (Array.isArray(fig.layout.annotations)) {
-    layout.annotations = (fig.layout.annotations as Record<string, unknown>[]).map((a) => ({ ...a, font: { ...(a.font as object ?? {}), size: pt(7.5) } }));
+    const above = annotationsAbove(fig);
+    layout.annotations = (fig.layout.annotations as Record<string, unknown>[]).filter((a) => !above.includes(a))
+      .map((a) => ({ ...a, font: { ...(a.font as object ?? {}), size: pt(7.5) } }));
   }
   // value labels above their markers (below those the builder put below), clear of reference lines near the markers' level
   const below = (p: unknown) => typeof p === 'string' && p.startsWith('bottom');
