@@ -9,7 +9,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectEngine } from '../engine/engine';
 import { setCollective, foldMoments, type Collective, type ChannelMoments } from '../engine/collective';
-import { createTrainState, evaluateTotals, type TrainStateOptions } from './step';
+import { createTrainState, evaluateTotals, runToEnd, type TrainStateOptions } from './step';
 import type { BatchStatistics } from '../model/resnet';
 
 /** What the main thread passes to every replica. */
@@ -164,14 +164,15 @@ async function main(): Promise<void> {
   function evaluateShare(id: number, batchSize: number): { lossSum: number; correct: number } {
     const set = sets.get(id);
     if (!set) throw new Error(`evaluate: no set ${id}`);
-    const lo = Math.floor((d.rank * set.count) / d.size);
-    const hi = Math.floor(((d.rank + 1) * set.count) / d.size);
-    const part = { count: hi - lo, images: set.images.subarray(lo * 3072, hi * 3072), labels: set.labels.subarray(lo, hi) };
-    const it = evaluateTotals(state.model, part, batchSize);
-    for (;;) {
-      const r = it.next();
-      if (r.done) return r.value;
-    }
+    const { lo, share } = rowsOf(set.count);
+    const part = { count: share, images: set.images.subarray(lo * 3072, (lo + share) * 3072), labels: set.labels.subarray(lo, lo + share) };
+    return runToEnd(evaluateTotals(state.model, part, batchSize));
+  }
+
+  /** This replica's rows [lo, lo + share) of n: shares differ by at most one row. */
+  function rowsOf(n: number): { lo: number; share: number } {
+    const lo = Math.floor((d.rank * n) / d.size);
+    return { lo, share: Math.floor(((d.rank + 1) * n) / d.size) - lo };
   }
 
   /** Forward/backward on this replica's rows, all-reduce, identical SGD update on every replica. */
@@ -180,8 +181,7 @@ async function main(): Promise<void> {
     // runs one placeholder row (zeros) whose loss is multiplied by 0, whose statistics the collective
     // leaves out and whose gradients are replaced by zeros, so that it still takes part in every
     // exchange and applies the same update
-    const lo = Math.floor((d.rank * n) / d.size);
-    const share = Math.floor(((d.rank + 1) * n) / d.size) - lo;
+    const { lo, share } = rowsOf(n);
     const idle = share === 0;
     const rows = idle ? 1 : share;
     col.idle = idle;

@@ -115,7 +115,11 @@ export function* evaluateTotals(model: ResNet, raw: Cifar10Raw, batchSize = 200)
 
 /** evaluateBatches run to the end at once. */
 export function evaluate(model: ResNet, raw: Cifar10Raw, batchSize = 200): { loss: number; accuracy: number } {
-  const it = evaluateBatches(model, raw, batchSize);
+  return runToEnd(evaluateBatches(model, raw, batchSize));
+}
+
+/** Runs one of the evaluation generators (evaluateBatches, evaluateTotals) to the end at once; returns its result. */
+export function runToEnd<T>(it: Generator<void, T>): T {
   for (;;) {
     const r = it.next();
     if (r.done) return r.value;
