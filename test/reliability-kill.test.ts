@@ -1,6 +1,6 @@
 /**
  * Reliability: runs survive kill -9. Real CLI processes train a tiny protocol (mini CIFAR-10 subset,
- * ~3 iterations per epoch) in-process (--workers 0) and are killed with SIGKILL in the middle of an
+ * 3 iterations per epoch, 15 in the mid-epoch kill) in-process (--workers 0) and are killed with SIGKILL in the middle of an
  * epoch and inside the epoch-end write (fault hook WS_FAULT=kill-in-epoch-write:N in
  * src/store/sql/). Worker processes: test/reliability-kill-workers.test.ts.
  *
@@ -43,10 +43,12 @@ function rerunAndCheck(args: string[], results: string, runId: string, maxEpochs
 test('kill -9 in the middle of an epoch: store opens cleanly, finished epochs once, run restarts from epoch 1 and finishes', async () => {
   const dir = tmpDir('ws-rel-kill-');
   const results = path.join(dir, 'results.sqlite');
-  const args = tinyArgs(tinyProtocolFile(dir, { maxEpochs: 3 }), data, results, ['--workers', '0']);
+  // half of the 900 training images: 15 iterations per epoch, so epoch 2 lasts over a second even
+  // on a fast machine (with a tenth, 3 iterations, it ended within 0.5 s in a CI check)
+  const args = tinyArgs(tinyProtocolFile(dir, { maxEpochs: 3, trainFraction: 0.5 }), data, results, ['--workers', '0']);
   const cli = startCli(args);
   await cli.waitFor(/epoch 1\/3/);
-  await sleep(500); // epoch 2 takes >= 2 s: 3 training iterations, then 200 images evaluated
+  await sleep(100); // inside epoch 2, whose first iteration has begun
   cli.child.kill('SIGKILL');
   const exit = await cli.exited;
   assert.equal(exit.signal, 'SIGKILL');
