@@ -1,7 +1,8 @@
 /**
  * The fidelity comparison (src/bench/fidelity-compare.ts) against SciPy: per epoch the Welch
- * difference and 95% interval of two sets of validation curves, computed with
- *   a, b = 100 * curves; scipy.stats.ttest_ind(a, b, equal_var=False); d -/+ t.ppf(0.975, df) * se
+ * difference and its 95% and simultaneous (Bonferroni, 1 - 0.05 / epochs) intervals, and the
+ * level (per seed, the mean over the epochs), computed with
+ *   a, b = 100 * curves; scipy.stats.ttest_ind(a, b, equal_var=False); d -/+ t.ppf(1 - alpha / 2, df) * se
  * (Welch-Satterthwaite df in NumPy), SciPy 1.10, Debian python3-scipy. And the PyTorch trainer's
  * schedule and command-line checks (scripts/fidelity_torch.py) without training.
  */
@@ -25,6 +26,15 @@ test('curves within seed noise agree; the interval per epoch is SciPy\'s', () =>
   close(r.difference[0], 3.8333333333333357); close(r.ci95[0][0], -3.218252097889798); close(r.ci95[0][1], 10.88491876455647);
   close(r.difference[1], 1.3333333333333357); close(r.ci95[1][0], -4.578152802532633); close(r.ci95[1][1], 7.244819469199304);
   close(r.workspace[0], 0.50333333333333333); close(r.pytorch[1], 0.6);
+  // simultaneous over 2 epochs: each at 97.5%
+  close(r.ciSimultaneous[0][0], -5.098411218313798); close(r.ciSimultaneous[0][1], 12.76507788498047);
+  close(r.ciSimultaneous[1][0], -6.090025791614395); close(r.ciSimultaneous[1][1], 8.756692458281066);
+  // the level: each seed's mean over the 2 epochs
+  assert.ok(r.level);
+  r.level.workspace.forEach((x, i) => close(x, [55.5, 57.5, 54.5][i]));
+  close(r.level.difference, 2.5833333333333286); close(r.level.ci95[0], -3.751260323731888); close(r.level.ci95[1], 8.917926990398545);
+  close(r.level.p, 0.31995099077582645, 1e-7);
+  assert.equal(r.level.agree, true);
   assert.deepEqual(r.agreeByEpoch, [true, true]);
   assert.equal(r.agree, true);
   assert.match(formatComparison(r).at(-1)!, /^agree: /);
@@ -34,10 +44,28 @@ test('a gap beyond seed noise does not agree; one under 1 pp does, whatever its 
   const far = compareCurves({ workspace: [[0.60], [0.61], [0.605]], pytorch: [[0.50], [0.51], [0.505]] });
   close(far.difference[0], 10); close(far.ci95[0][0], 8.866521032236239); close(far.ci95[0][1], 11.133478967763761);
   assert.equal(far.agree, false);
-  assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: 1 of 1 epochs/);
+  assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: the level differs, 1 of 1 epochs differ beyond/);
   const near = compareCurves({ workspace: [[0.600], [0.601], [0.602]], pytorch: [[0.595], [0.596], [0.597]] });
   close(near.difference[0], 0.5); close(near.ci95[0][0], 0.2733042064472525); close(near.ci95[0][1], 0.7266957935527475);
   assert.equal(near.agree, true, 'the interval excludes 0 but the difference is 0.5 pp');
+});
+
+test('a small shift at every epoch: no single epoch differs at the simultaneous level, the level does', () => {
+  const r = compareCurves({
+    workspace: [[0.52, 0.60, 0.70, 0.75], [0.50, 0.63, 0.68, 0.77], [0.53, 0.61, 0.71, 0.74]],
+    pytorch: [[0.50, 0.59, 0.67, 0.73], [0.47, 0.61, 0.66, 0.75], [0.50, 0.58, 0.68, 0.72]],
+  });
+  assert.equal(r.epochs, 4);
+  // epoch 3 alone: 95% interval [-0.45, 5.79]; simultaneous over 4 epochs (98.75%): [-2.38, 7.72]
+  close(r.ci95[2][0], -0.45421728522898963); close(r.ciSimultaneous[2][0], -2.3830745416336363); close(r.ciSimultaneous[2][1], 7.716407874966979);
+  assert.deepEqual(r.agreeByEpoch, [true, true, true, true]);
+  close(r.level!.difference, 2.3333333333333357); close(r.level!.ci95[0], 1.8211951783811062); close(r.level!.ci95[1], 2.845471488285565);
+  close(r.level!.p, 0.0005590795424598466, 1e-6);
+  assert.equal(r.level!.agree, false);
+  assert.equal(r.agree, false);
+  const lines = formatComparison(r);
+  assert.match(lines.at(-2)!, /^level \(each seed's mean over epochs 1-4\): .* difference \+2\.33 pp \[\+1\.82, \+2\.85\], p = 0\.001: DIFFERS$/);
+  assert.match(lines.at(-1)!, /^DO NOT AGREE: the level differs beyond seed noise and 1 pp \(mean difference \+2\.33 pp\)$/);
 });
 
 test('epochs are compared while both sides have 2 seeds (a run stopped at its target ends early); fewer than 2 seeds is an error', () => {

@@ -137,7 +137,9 @@ async function main(): Promise<void> {
     if (o.allCores && cores > 1) {
       const [a] = await runWorkers(1, [...base, '--threads', String(cores)]);
       allCores.push(a);
-      console.log(`${tag} workspace, one run, ${cores} threads: ${fmt(a.imagesPerSecond)} images/s, trainer ${a.trainer}`);
+      const w = a.synchronisation;
+      console.log(`${tag} workspace, one run, ${cores} threads: ${fmt(a.imagesPerSecond)} images/s (${fmt(a.stepMs, 0)} ms/step), trainer ${a.trainer}`
+        + (w ? `; ${fmt(w.barriersPerStep, 0)} barriers per step, waited ${w.waitedMsPerStep.map((x) => fmt(x, 1)).join(' / ')} ms per step` : ''));
     }
     if (!why) {
       const r = pytorchReference(o, 'nchw', cores, dataFile);
@@ -203,6 +205,8 @@ async function main(): Promise<void> {
     oneRunAllCoresSpeedup: speedup,
     oneRunAllCoresImagesPerCpuSecond: S.allCpu.median,
     oneRunAllCoresCpuEfficiency: efficiency,
+    oneRunAllCoresWaitedMsPerStep: allCores.length && allCores[0].synchronisation
+      ? summarize(allCores.map((r) => Math.max(...r.synchronisation!.waitedMsPerStep))).median : null,
     oneRunPeakRssMB: Math.max(...single.map((r) => r.peakRssMB)),
     oneRunAllCoresPeakRssMB: allCores.length ? Math.max(...allCores.map((r) => r.peakRssMB)) : null,
     machineImagesPerSecond: S.machine.median,

@@ -1,6 +1,12 @@
 /**
  * The comparison of `npm run fidelity`: two sets of validation-accuracy curves (seeds x epochs), one
- * per trainer, compared epoch by epoch with Welch's t interval (workspace - PyTorch).
+ * per trainer (workspace - PyTorch), compared with Welch's t intervals in two ways, each at a 5% error
+ * rate when the trainers are the same:
+ * - the curve's level: per seed, the mean validation accuracy over the compared epochs, one interval
+ *   (a trainer that learns systematically faster or slower shows here);
+ * - epoch by epoch, with simultaneous intervals (Bonferroni: each at 1 - 0.05 / epochs), so that ten
+ *   epochs do not give a false alarm 40% of the time as ten separate 95% intervals would.
+ * Either one may also agree by a difference under AGREEMENT_PP whatever its interval.
  */
 import { welchTTest } from '../analysis/stats';
 import { sampleMean, sampleVariance } from '../analysis/stats/moments';
@@ -25,11 +31,19 @@ export interface CurveComparison {
   pytorchSd: number[];
   /** workspace - pytorch, percentage points. */
   difference: number[];
-  /** 95% Welch interval of the difference, percentage points. */
+  /** 95% Welch interval of the difference, one epoch alone, percentage points. */
   ci95: [number, number][];
-  /** Per epoch: the interval contains 0 or |difference| < 1 pp. */
+  /** Simultaneous 95% Welch interval over the compared epochs (each at 1 - 0.05 / epochs), percentage points. */
+  ciSimultaneous: [number, number][];
+  /** Per epoch: the simultaneous interval contains 0 or |difference| < 1 pp. */
   agreeByEpoch: boolean[];
-  /** Every compared epoch agrees (and at least one epoch was compared). */
+  /**
+   * The curves' level: per seed with every compared epoch, the mean over those epochs (percent);
+   * the Welch difference (pp), its 95% interval and p-value, and whether it agrees (null when a side
+   * has fewer than 2 such seeds).
+   */
+  level: { workspace: number[]; pytorch: number[]; difference: number; ci95: [number, number]; p: number; agree: boolean } | null;
+  /** The level agrees (when there is one) and every compared epoch agrees (at least one epoch compared). */
   agree: boolean;
   /** Mean over epochs of the difference, percentage points. */
   meanDifference: number;
@@ -50,21 +64,32 @@ export function compareCurves(c: Curves): CurveComparison {
   if (seeds.workspace < 2 || seeds.pytorch < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${seeds.workspace} and ${seeds.pytorch}`);
   const out: CurveComparison = {
     epochs: 0, seeds,
-    workspace: [], pytorch: [], workspaceSd: [], pytorchSd: [], difference: [], ci95: [], agreeByEpoch: [], agree: false, meanDifference: NaN,
+    workspace: [], pytorch: [], workspaceSd: [], pytorchSd: [], difference: [], ci95: [], ciSimultaneous: [],
+    agreeByEpoch: [], level: null, agree: false, meanDifference: NaN,
   };
-  for (let e = 0; ; e++) {
-    const a = c.workspace.filter((x) => x.length > e).map((x) => x[e]);
-    const b = c.pytorch.filter((x) => x.length > e).map((x) => x[e]);
-    if (a.length < 2 || b.length < 2) break;
-    const w = welchTTest(a.map((x) => 100 * x), b.map((x) => 100 * x));
-    out.epochs = e + 1;
-    out.workspace.push(sampleMean(a)); out.pytorch.push(sampleMean(b));
-    out.workspaceSd.push(sd(a)); out.pytorchSd.push(sd(b));
+  const at = (curves: number[][], e: number) => curves.filter((x) => x.length > e).map((x) => 100 * x[e]);
+  while (at(c.workspace, out.epochs).length >= 2 && at(c.pytorch, out.epochs).length >= 2) out.epochs++;
+  const agrees = (ci: readonly number[], d: number) => (ci[0] <= 0 && ci[1] >= 0) || Math.abs(d) < AGREEMENT_PP;
+  for (let e = 0; e < out.epochs; e++) {
+    const a = at(c.workspace, e);
+    const b = at(c.pytorch, e);
+    const w = welchTTest(a, b);
+    const simultaneous = welchTTest(a, b, { confidenceLevel: 1 - 0.05 / out.epochs });
+    out.workspace.push(sampleMean(a) / 100); out.pytorch.push(sampleMean(b) / 100);
+    out.workspaceSd.push(sd(a) / 100); out.pytorchSd.push(sd(b) / 100);
     out.difference.push(w.meanDifference);
     out.ci95.push([w.ci[0], w.ci[1]]);
-    out.agreeByEpoch.push((w.ci[0] <= 0 && w.ci[1] >= 0) || Math.abs(w.meanDifference) < AGREEMENT_PP);
+    out.ciSimultaneous.push([simultaneous.ci[0], simultaneous.ci[1]]);
+    out.agreeByEpoch.push(agrees(simultaneous.ci, w.meanDifference));
   }
-  out.agree = out.epochs > 0 && out.agreeByEpoch.every(Boolean);
+  const levels = (curves: number[][]) => curves.filter((x) => x.length >= out.epochs).map((x) => sampleMean(x.slice(0, out.epochs).map((v) => 100 * v)));
+  const la = levels(c.workspace);
+  const lb = levels(c.pytorch);
+  if (out.epochs > 0 && la.length >= 2 && lb.length >= 2) {
+    const w = welchTTest(la, lb);
+    out.level = { workspace: la, pytorch: lb, difference: w.meanDifference, ci95: [w.ci[0], w.ci[1]], p: w.p, agree: agrees(w.ci, w.meanDifference) };
+  }
+  out.agree = out.epochs > 0 && out.agreeByEpoch.every(Boolean) && (out.level?.agree ?? true);
   out.meanDifference = out.epochs > 0 ? sampleMean(out.difference) : NaN;
   return out;
 }
@@ -74,13 +99,21 @@ export function formatComparison(r: CurveComparison): string[] {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const pp = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
   if (r.epochs === 0) return [`nothing compared yet: no epoch has 2 seeds on both sides (workspace ${r.seeds.workspace}, PyTorch ${r.seeds.pytorch} curves)`];
-  const lines = [`epoch | workspace val acc (sd), ${r.seeds.workspace} seeds | PyTorch val acc (sd), ${r.seeds.pytorch} seeds | difference pp [95% Welch CI] | agrees`];
+  const ci = (x: readonly number[]) => `[${pp(x[0])}, ${pp(x[1])}]`;
+  const lines = [`epoch | workspace val acc (sd), ${r.seeds.workspace} seeds | PyTorch val acc (sd), ${r.seeds.pytorch} seeds | difference pp [95% Welch CI] [simultaneous over ${r.epochs} epochs] | agrees`];
   for (let e = 0; e < r.epochs; e++) {
     lines.push(`${String(e + 1).padStart(5)} | ${pct(r.workspace[e])} (${(100 * r.workspaceSd[e]).toFixed(2)}) | ${pct(r.pytorch[e])} (${(100 * r.pytorchSd[e]).toFixed(2)}) | ` +
-      `${pp(r.difference[e])} [${pp(r.ci95[e][0])}, ${pp(r.ci95[e][1])}] | ${r.agreeByEpoch[e] ? 'yes' : 'NO'}`);
+      `${pp(r.difference[e])} ${ci(r.ci95[e])} ${ci(r.ciSimultaneous[e])} | ${r.agreeByEpoch[e] ? 'yes' : 'NO'}`);
   }
+  const level = r.level;
+  lines.push(level
+    ? `level (each seed's mean over epochs 1-${r.epochs}): workspace ${level.workspace.map((x) => x.toFixed(2)).join(', ')}; PyTorch ${level.pytorch.map((x) => x.toFixed(2)).join(', ')}; `
+      + `difference ${pp(level.difference)} pp ${ci(level.ci95)}, p = ${level.p.toFixed(3)}: ${level.agree ? 'agrees' : 'DIFFERS'}`
+    : `level: not compared (fewer than 2 seeds per side with all ${r.epochs} epochs)`);
+  const off = r.agreeByEpoch.filter((x) => !x).length;
   lines.push(r.agree
-    ? `agree: every epoch's interval contains 0 or its difference is under ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`
-    : `DO NOT AGREE: ${r.agreeByEpoch.filter((x) => !x).length} of ${r.epochs} epochs differ beyond seed noise and ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`);
+    ? `agree: the level and every epoch's simultaneous interval contain 0 or differ by under ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`
+    : `DO NOT AGREE: ${[level && !level.agree ? 'the level differs' : '', off ? `${off} of ${r.epochs} epochs differ` : ''].filter(Boolean).join(', ')} `
+      + `beyond seed noise and ${AGREEMENT_PP} pp (mean difference ${pp(r.meanDifference)} pp)`);
   return lines;
 }

@@ -13,7 +13,7 @@
  * (e.g. the study's, seeds 0..S-1, their first E epochs) instead of training it again;
  * `--pytorch-log FILE` keeps every PyTorch epoch (JSON lines) and reuses those of an earlier call, and a
  * checkpoint per seed after every epoch (FILE.checkpoints/), from which a call cut off part-way resumes.
- * Last line: one JSON object (epochs, seeds, workspace, pytorch, difference, ci95, agree, ...).
+ * Last line: one JSON object (epochs, seeds, workspace, pytorch, difference, ci95, ciSimultaneous, level, agree, ...).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

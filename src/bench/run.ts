@@ -56,6 +56,8 @@ export interface RunReport {
   firstLoss: number;
   lastLoss: number;
   dataFile: string;
+  /** Parallel trainer: barriers per step, and each replica's milliseconds per step spent waiting in them; else null. */
+  synchronisation: { barriersPerStep: number; waitedMsPerStep: number[] } | null;
 }
 
 export function findDataFile(flag?: string): string {
@@ -76,6 +78,8 @@ interface Trainer {
   numTensors?: () => Promise<number>;
   /** Evaluates `raw` in inference mode (batches of 200) and returns images/s (workspace trainer only). */
   evaluate?: (raw: Cifar10Raw) => number;
+  /** Parallel trainer: each replica's barriers and milliseconds waited so far. */
+  waits?: () => Promise<{ barriers: number; waitedMs: number }[]>;
 }
 
 /** The data-parallel trainer of src/train/parallel.ts with `threads` replicas. */
@@ -87,6 +91,7 @@ async function makeParallelTrainer(threads: number): Promise<Trainer> {
     step: (x, y, lr) => t.step(x, y, lr),
     dispose: () => t.close(),
     numTensors: async () => (await t.memory()).reduce((s, m) => s + m.numTensors, 0),
+    waits: () => t.waits(),
   };
 }
 
@@ -179,6 +184,7 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
     if (i === 0) firstLoss = r.loss;
   }
   await go();
+  const waits0 = trainer.waits ? await trainer.waits() : null;
   const numTensors: { step: number; tensors: number }[] = [{ step: 0, tensors: await tensors() }];
   let dataMs = 0;
   let lastLoss = NaN;
@@ -195,6 +201,11 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
   }
   const total = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
+  const waits1 = trainer.waits ? await trainer.waits() : null;
+  const synchronisation = waits0 && waits1 ? {
+    barriersPerStep: (waits1[0].barriers - waits0[0].barriers) / o.steps,
+    waitedMsPerStep: waits1.map((w, i) => (w.waitedMs - waits0[i].waitedMs) / o.steps),
+  } : null;
   // evaluation speed (one pass over 1,000 images), for the study's cost
   const evalImagesPerSecond = trainer.evaluate ? trainer.evaluate(takeFirst(raw, Math.min(1000, raw.count))) : null;
   await trainer.dispose();
@@ -216,6 +227,7 @@ export async function runTraining(o: BenchOptions, go: () => Promise<void> = asy
     firstLoss,
     lastLoss,
     dataFile,
+    synchronisation,
   };
 }
 

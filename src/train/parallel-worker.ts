@@ -28,6 +28,9 @@ export interface ReplicaData {
   labels: SharedArrayBuffer;
 }
 
+/** Loads of the barrier's generation before a waiting replica sleeps (WS_BARRIER_SPIN; default 0: sleep at once). */
+const BARRIER_SPIN = Number(process.env.WS_BARRIER_SPIN ?? 0);
+
 /** Doubles per replica and parity in the exchange area: count + 2 x 1024 channels. */
 export const EXCHANGE_SLOT = 1 + 2 * 1024;
 
@@ -53,15 +56,25 @@ export class SharedCollective implements Collective {
     this.ex = new Float64Array(exchange);
   }
 
-  /** Blocks until all `size` replicas have called it (generation barrier). */
+  /** Barriers passed, and milliseconds spent waiting in them (src/bench: the cost of synchronisation). */
+  readonly waits = { barriers: 0, waitedMs: 0 };
+
+  /**
+   * Blocks until all `size` replicas have called it (generation barrier). A waiting replica first
+   * spins for up to BARRIER_SPIN loads of the generation, then sleeps in Atomics.wait.
+   */
   barrier(): void {
     const gen = Atomics.load(this.ctl, 1);
+    this.waits.barriers++;
     if (Atomics.add(this.ctl, 0, 1) === this.size - 1) {
       Atomics.store(this.ctl, 0, 0);
       Atomics.add(this.ctl, 1, 1);
       Atomics.notify(this.ctl, 1);
     } else {
+      const t0 = performance.now();
+      for (let i = 0; i < BARRIER_SPIN && Atomics.load(this.ctl, 1) === gen; i++);
       while (Atomics.load(this.ctl, 1) === gen) Atomics.wait(this.ctl, 1, gen);
+      this.waits.waitedMs += performance.now() - t0;
     }
   }
 
@@ -145,6 +158,7 @@ async function main(): Promise<void> {
         sets.set(m.id!, { images: new Uint8Array(m.images!), labels: new Uint8Array(m.labels!), count: m.n! });
         port.postMessage({ ok: true });
       } else if (m.cmd === 'evaluate') port.postMessage({ ok: true, ...evaluateShare(m.id!, m.batchSize!) });
+      else if (m.cmd === 'waits') port.postMessage({ ok: true, ...col.waits });
       else if (m.cmd === 'memory') port.postMessage({ ok: true, numTensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 });
       else if (m.cmd === 'close') {
         state.dispose();

@@ -62,6 +62,8 @@ export interface ParallelTrainer {
   weights(): Promise<Float32Array[]>;
   /** Live tensors and resident memory of each replica. */
   memory(): Promise<{ numTensors: number; rssMB: number }[]>;
+  /** Per replica: barriers passed since the start, and milliseconds spent waiting in them. */
+  waits(): Promise<{ barriers: number; waitedMs: number }[]>;
   /** Stops the replicas. */
   close(): Promise<void>;
 }
@@ -165,6 +167,9 @@ export async function createParallelTrainer(options: ParallelTrainerOptions): Pr
     },
     async memory() {
       return (await all({ cmd: 'memory' })).map((r) => ({ numTensors: r.numTensors as number, rssMB: r.rssMB as number }));
+    },
+    async waits() {
+      return (await all({ cmd: 'waits' })).map((r) => ({ barriers: r.barriers as number, waitedMs: r.waitedMs as number }));
     },
     async close() {
       // politely (each replica frees its tensors), but a replica stuck at a barrier after another
