@@ -103,6 +103,12 @@ test('parallel, 2 threads: same seed -> same run bit for bit; matches the single
       }
       assert.ok(counts.every((c) => JSON.stringify(c) === JSON.stringify(counts[0])), `tensors flat over the steps: ${JSON.stringify(counts)}`);
       const mem = await p.memory();
+      // ResNet-20 has 19 batch norms (the stem's and two per block of 9): one exchange each forward
+      // and backward, and one for the gradients: 39 barriers per step on every replica
+      for (const w of await p.waits()) {
+        assert.equal(w.barriers, 39 * steps);
+        assert.ok(w.waitedMs >= 0 && Number.isFinite(w.waitedMs));
+      }
       return { loss, weights: await p.weights(), tensors: mem.map((m) => m.numTensors) };
     } finally {
       await p.close();
