@@ -36,6 +36,8 @@ test('curves within seed noise agree; the interval per epoch is SciPy\'s', () =>
   close(r.level.p, 0.31995099077582645, 1e-7);
   assert.equal(r.level.agree, true);
   assert.deepEqual(r.agreeByEpoch, [true, true]);
+  assert.deepEqual(r.agreeSimultaneous, [true, true]);
+  assert.equal(r.agreeControlled, true);
   assert.equal(r.agree, true);
   assert.match(formatComparison(r).at(-1)!, /^agree: /);
 });
@@ -44,28 +46,34 @@ test('a gap beyond seed noise does not agree; one under 1 pp does, whatever its 
   const far = compareCurves({ workspace: [[0.60], [0.61], [0.605]], pytorch: [[0.50], [0.51], [0.505]] });
   close(far.difference[0], 10); close(far.ci95[0][0], 8.866521032236239); close(far.ci95[0][1], 11.133478967763761);
   assert.equal(far.agree, false);
-  assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: the level differs, 1 of 1 epochs differ beyond/);
+  assert.match(formatComparison(far).at(-1)!, /^DO NOT AGREE: 1 of 1 epochs/);
+  assert.equal(far.agreeControlled, false);
+  assert.match(formatComparison(far).at(-2)!, /DO NOT AGREE \(the level differs, 1 of 1 epochs differ by their simultaneous intervals\)$/);
   const near = compareCurves({ workspace: [[0.600], [0.601], [0.602]], pytorch: [[0.595], [0.596], [0.597]] });
   close(near.difference[0], 0.5); close(near.ci95[0][0], 0.2733042064472525); close(near.ci95[0][1], 0.7266957935527475);
   assert.equal(near.agree, true, 'the interval excludes 0 but the difference is 0.5 pp');
 });
 
-test('a small shift at every epoch: no single epoch differs at the simultaneous level, the level does', () => {
+test('a small shift at every epoch: no 95% interval excludes 0 (the rule of issue 17 agrees), the level does not agree', () => {
   const r = compareCurves({
     workspace: [[0.52, 0.60, 0.70, 0.75], [0.50, 0.63, 0.68, 0.77], [0.53, 0.61, 0.71, 0.74]],
     pytorch: [[0.50, 0.59, 0.67, 0.73], [0.47, 0.61, 0.66, 0.75], [0.50, 0.58, 0.68, 0.72]],
   });
   assert.equal(r.epochs, 4);
   // epoch 3 alone: 95% interval [-0.45, 5.79]; simultaneous over 4 epochs (98.75%): [-2.38, 7.72]
-  close(r.ci95[2][0], -0.45421728522898963); close(r.ciSimultaneous[2][0], -2.3830745416336363); close(r.ciSimultaneous[2][1], 7.716407874966979);
+  close(r.ci95[2][0], -0.45421728522898963); close(r.ci95[2][1], 5.787550618562332);
+  close(r.ciSimultaneous[2][0], -2.3830745416336363); close(r.ciSimultaneous[2][1], 7.716407874966979);
   assert.deepEqual(r.agreeByEpoch, [true, true, true, true]);
+  assert.deepEqual(r.agreeSimultaneous, [true, true, true, true]);
+  assert.equal(r.agree, true);
   close(r.level!.difference, 2.3333333333333357); close(r.level!.ci95[0], 1.8211951783811062); close(r.level!.ci95[1], 2.845471488285565);
   close(r.level!.p, 0.0005590795424598466, 1e-6);
   assert.equal(r.level!.agree, false);
-  assert.equal(r.agree, false);
+  assert.equal(r.agreeControlled, false);
   const lines = formatComparison(r);
-  assert.match(lines.at(-2)!, /^level \(each seed's mean over epochs 1-4\): .* difference \+2\.33 pp \[\+1\.82, \+2\.85\], p = 0\.001: DIFFERS$/);
-  assert.match(lines.at(-1)!, /^DO NOT AGREE: the level differs beyond seed noise and 1 pp \(mean difference \+2\.33 pp\)$/);
+  assert.match(lines.at(-3)!, /^level \(each seed's mean over epochs 1-4\): .* difference \+2\.33 pp \[\+1\.82, \+2\.85\], p = 0\.001: DIFFERS$/);
+  assert.equal(lines.at(-2), 'false alarms held at 5% per check: DO NOT AGREE (the level differs)');
+  assert.match(lines.at(-1)!, /^agree: /);
 });
 
 test('epochs are compared while both sides have 2 seeds (a run stopped at its target ends early); fewer than 2 seeds is an error', () => {
