@@ -4,7 +4,8 @@
  * the same id (a wasm and a oneDNN run of one seed share an id): the conflict is one line naming the
  * run, the target keeps its run and the command exits 1 unless --on-conflict says which side wins;
  * identical runs are skipped; a corrupt checkpoint is reported and not copied; --no-checkpoints
- * copies runs, epochs and planned runs only. Every value checked is read back with SQL, not through
+ * copies runs, epochs and planned runs only, --checkpoints unfinished the checkpoints of the runs
+ * still training only. Every value checked is read back with SQL, not through
  * the workspace, and compared with the values the test wrote.
  * Fails (never skips) when the PostgreSQL server is not installed.
  */
@@ -110,5 +111,31 @@ describe('copy-store never overwrites a finished run with a different one', () =
     out.close();
     const twice = runCli(['copy-store', '--from', url, '--to', small, '--no-checkpoints']);
     assert.match(twice.stdout, /^copied 0 runs \(1 unchanged, newer there or kept\) without checkpoints and 0 planned runs \(1 already there\)/m, 'idempotent without checkpoints too');
+  });
+
+  it('--checkpoints unfinished keeps the checkpoints of the runs still training only; a bad selection is one error', async () => {
+    const file = path.join(dir, 'training.sqlite');
+    const s = await openResultsStore(file);
+    await finishedRun(s, 'wasm', {}, 0);
+    const running = { ...start('wasm', {}), runId: 'p/a/seed1/h', seed: 1, config: { seed: 1 } };
+    const c = await s.claimRun(running, workerIdentity(), { leaseSeconds: 60 });
+    assert.ok(c.claimed);
+    await s.recordEpoch(c.lease, { ...epoch(1, 0), runId: running.runId }, { epochsCompleted: 1 }, CHECKPOINT);
+    await s.close();
+    const out = path.join(dir, 'to-go-on.sqlite');
+    const r = runCli(['copy-store', '--from', file, '--to', out, '--checkpoints', 'unfinished']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^copied 2 runs \(0 unchanged, newer there or kept\) with the checkpoints of unfinished runs only/m);
+    const db = new Database(out, { readonly: true });
+    assert.deepEqual(db.prepare('SELECT run_id, epoch, length(state) AS bytes FROM checkpoints').all(), [{ run_id: 'p/a/seed1/h', epoch: 1, bytes: CHECKPOINT.length }]);
+    assert.deepEqual(db.prepare('SELECT run_id, status FROM runs ORDER BY run_id').all(), [{ run_id: RUN, status: 'completed' }, { run_id: 'p/a/seed1/h', status: 'running' }]);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM epochs').pluck().get(), 3);
+    db.close();
+    const bad = runCli(['copy-store', '--from', file, '--to', out, '--checkpoints', 'some']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--checkpoints must be one of all, unfinished, none, got "some"/);
+    const both = runCli(['copy-store', '--from', file, '--to', out, '--checkpoints', 'all', '--no-checkpoints']);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--no-checkpoints contradicts --checkpoints all/);
   });
 });

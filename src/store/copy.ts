@@ -17,11 +17,20 @@ import { openResultsStore } from './open';
 export type ConflictPolicy = 'fail' | 'keep-target' | 'take-source';
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['fail', 'keep-target', 'take-source'];
 
+/** Which runs' checkpoints copy-store copies. */
+export type CheckpointSelection = 'all' | 'unfinished' | 'none';
+export const CHECKPOINT_SELECTIONS: readonly CheckpointSelection[] = ['all', 'unfinished', 'none'];
+
 export interface CopyOptions {
   /** One line per 10 runs copied, per conflict and per corrupt checkpoint. */
   log?: (line: string) => void;
-  /** Leave checkpoints out (a small read-only store of results): runs, epochs and planned runs only. */
-  checkpoints?: boolean;
+  /**
+   * Which runs' checkpoints to copy (default 'all'): 'none' gives a small read-only store of
+   * results; 'unfinished' keeps only what training needs to go on (a finished run's checkpoint is
+   * never resumed), so that a copy of a store being trained does not grow by one checkpoint per
+   * finished run.
+   */
+  checkpoints?: CheckpointSelection;
   /** Default 'fail': keep the target's run and report it (the caller exits non-zero). */
   onConflict?: ConflictPolicy;
 }
@@ -95,7 +104,8 @@ export async function copyStore(from: string, to: string, options: CopyOptions =
         const bundle = await source.exportRun(r.runId);
         if (!bundle) continue;
         const name = `run ${r.runId} (${r.protocol} ${r.arm} seed ${r.seed})`;
-        if (options.checkpoints === false) bundle.checkpoint = null;
+        const keep = options.checkpoints ?? 'all';
+        if (keep === 'none' || (keep === 'unfinished' && FINISHED_STATUSES.has(r.status))) bundle.checkpoint = null;
         if (bundle.checkpoint && checkpointHash(bundle.checkpoint.state) !== bundle.checkpoint.sha256) {
           log(`${name}: checkpoint of epoch ${bundle.checkpoint.epoch} in ${source.location} is corrupt (sha256 mismatch); not copied`);
           bundle.checkpoint = null;
