@@ -111,6 +111,24 @@ test('npm run fidelity: the embedded subset and bad flags are one clear error ea
   const bad = spawnSync(process.execPath, [cli, '--epochs', 'ten'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr, 'fidelity: --epochs must be an integer in 1..200, got ten\n');
+  const compare = spawnSync(process.execPath, [cli, '--compare-only', '--pytorch-log', 'x.jsonl'], { encoding: 'utf8' });
+  assert.equal(compare.status, 1);
+  assert.equal(compare.stderr, 'fidelity: --compare-only compares what is there: it needs --workspace-results STORE and --pytorch-log FILE\n');
+});
+
+test('npm run fidelity: one call at a time trains into a PyTorch log; a second one is an error naming the process (the full CIFAR-10 in ../shared)', () => {
+  const cli = path.join(__dirname, '..', 'src', 'bench', 'fidelity.js');
+  const full = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'cifar-10-batches-bin');
+  assert.ok(fs.existsSync(path.join(full, 'data_batch_5.bin')), `the full CIFAR-10 is needed at ${full}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-fidelity-lock-'));
+  const log = path.join(dir, 'pytorch.jsonl');
+  fs.writeFileSync(`${log}.lock`, String(process.pid)); // this test's process: alive
+  const held = spawnSync(process.execPath, [cli, '--data', full, '--pytorch-log', log, '--workspace-results', path.join(dir, 'none.sqlite')], { encoding: 'utf8' });
+  assert.equal(held.status, 1);
+  assert.equal(held.stderr, `fidelity: ${log} is being trained into by process ${process.pid} (${log}.lock); wait for it, or compare what is there with --compare-only\n`);
+  assert.equal(fs.readFileSync(`${log}.lock`, 'utf8'), String(process.pid), 'the holder keeps its lock');
+  assert.ok(!fs.existsSync(log), 'nothing trained');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('scripts/fidelity_torch.py --checkpoint: a call cut after epoch 1 and resumed prints the same epochs 2-3 as one uninterrupted call; another run\'s checkpoint is an error naming it', () => {

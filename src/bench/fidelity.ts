@@ -12,7 +12,11 @@
  * `--workspace-results STORE` takes the workspace side from the protocol's runs in a results store
  * (e.g. the study's, seeds 0..S-1, their first E epochs) instead of training it again;
  * `--pytorch-log FILE` keeps every PyTorch epoch (JSON lines) and reuses those of an earlier call, and a
- * checkpoint per seed after every epoch (FILE.checkpoints/), from which a call cut off part-way resumes.
+ * checkpoint per seed after every epoch (FILE.checkpoints/), from which a call cut off part-way resumes;
+ * one call at a time trains into a log (FILE.lock names the process: a second call is an error
+ * naming it, since two would train the same seed into one checkpoint). `--compare-only` trains
+ * nothing: it compares what the store and the log hold (with --workspace-results and --pytorch-log),
+ * e.g. while scripts/study/train.sh trains both sides.
  * Last line: one JSON object (epochs, seeds, workspace, pytorch, difference, ci95, ciSimultaneous, level, agree, ...).
  */
 import { spawn } from 'node:child_process';
@@ -32,11 +36,11 @@ import { openResultsStore } from '../store';
 import { compareCurves, formatComparison, type Curves } from './fidelity-compare';
 
 const USAGE = 'usage: npm run fidelity [-- --epochs E (5) --seeds S (3) --train-images N (10000) --arm NAME (step) ' +
-  '--protocol NAME (race-to-85) --test-count N (1000; 0 = all) --data DIR --python PATH --workspace-results STORE --pytorch-log FILE]';
+  '--protocol NAME (race-to-85) --test-count N (1000; 0 = all) --data DIR --python PATH --workspace-results STORE --pytorch-log FILE --compare-only]';
 
 interface Options {
   epochs: number; seeds: number; trainImages: number; arm: string; protocol: string; testCount: number | null;
-  data?: string; python: string; workspaceResults?: string; pytorchLog?: string;
+  data?: string; python: string; workspaceResults?: string; pytorchLog?: string; compareOnly: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -44,7 +48,7 @@ function parseOptions(argv: string[]): Options {
     args: argv, strict: true, options: {
       epochs: { type: 'string' }, seeds: { type: 'string' }, 'train-images': { type: 'string' }, arm: { type: 'string' },
       protocol: { type: 'string' }, 'test-count': { type: 'string' }, data: { type: 'string' }, python: { type: 'string' },
-      'workspace-results': { type: 'string' }, 'pytorch-log': { type: 'string' }, help: { type: 'boolean' },
+      'workspace-results': { type: 'string' }, 'pytorch-log': { type: 'string' }, 'compare-only': { type: 'boolean' }, help: { type: 'boolean' },
     },
   });
   if (v.help) { console.log(USAGE); process.exit(0); }
@@ -55,11 +59,12 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const testCount = int('test-count', v['test-count'], 1000, 0, 10000);
+  if (v['compare-only'] && !(v['workspace-results'] && v['pytorch-log'])) throw new Error('--compare-only compares what is there: it needs --workspace-results STORE and --pytorch-log FILE');
   return {
     epochs: int('epochs', v.epochs, 5, 1, 200), seeds: int('seeds', v.seeds, 3, 2, 20),
     trainImages: int('train-images', v['train-images'], 10000, 128, 45000), arm: v.arm ?? 'step',
     protocol: v.protocol ?? 'race-to-85', testCount: testCount === 0 ? null : testCount, data: v.data,
-    python: v.python ?? '/usr/bin/python3', workspaceResults: v['workspace-results'], pytorchLog: v['pytorch-log'],
+    python: v.python ?? '/usr/bin/python3', workspaceResults: v['workspace-results'], pytorchLog: v['pytorch-log'], compareOnly: v['compare-only'] ?? false,
   };
 }
 
@@ -101,7 +106,7 @@ async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: stri
       .filter((x) => x.key === key).map((x) => x.record)
     : [];
   const cached = lastCall(logged());
-  if (cached.length >= o.epochs) return cached.slice(0, o.epochs);
+  if (cached.length >= o.epochs || o.compareOnly) return cached.slice(0, o.epochs);
   const args = [path.join(PROJECT_ROOT, 'scripts', 'fidelity_torch.py'), '--data', dir, '--split', splitFile, '--seed', String(c.seed),
     '--epochs', String(o.epochs), '--schedule', JSON.stringify(c.schedule), '--threads', '1'];
   if (o.testCount !== null) args.push('--test-count', String(o.testCount));
@@ -138,6 +143,29 @@ async function pytorchRun(o: Options, c: RunConfig, dir: string, splitFile: stri
     throw new Error(`PyTorch side (${o.python} scripts/fidelity_torch.py, seed ${c.seed}) exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
   }
   return out;
+}
+
+/**
+ * Takes FILE.lock for this process (its pid in it), so that one call at a time trains into a PyTorch
+ * log; a lock left by a process that no longer runs is taken over.
+ * @returns a function that releases it
+ * @throws Error naming the lock file and the pid that holds it
+ */
+function lockLog(file: string): () => void {
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      let alive = false;
+      try { alive = Number.isInteger(pid) && pid > 0 && process.kill(pid, 0); } catch { alive = false; }
+      if (alive) throw new Error(`${file} is being trained into by process ${pid} (${lock}); wait for it, or compare what is there with --compare-only`);
+      fs.rmSync(lock, { force: true });
+    }
+  }
 }
 
 /**
@@ -185,6 +213,7 @@ async function main(): Promise<void> {
     `${o.testCount ?? 'all'} test images of ${loc.description}; workspace ${engine ? engine.backend : `from ${o.workspaceResults}`}, PyTorch ${o.python}`);
   const workspace: Epoch[][] = [];
   const pytorch: Epoch[][] = [];
+  const unlock = o.pytorchLog && !o.compareOnly ? lockLog(o.pytorchLog) : () => undefined;
   try {
     if (o.workspaceResults) workspace.push(...await fromStore(o, configs));
     for (const c of configs) {
@@ -199,8 +228,11 @@ async function main(): Promise<void> {
       pytorch.push(await torchSide);
     }
   } finally {
+    unlock();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  const partial = pytorch.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
+  if (partial.length) log(`PyTorch side in ${o.pytorchLog}: ${partial.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
   if (o.workspaceResults) {
     const short = workspace.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
     if (short.length) log(`workspace side in ${o.workspaceResults}: ${short.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
