@@ -5,7 +5,7 @@
  *   AGREEMENT_PP. With ten epochs, ten separate 95% intervals raise a false alarm up to 40% of the
  *   time when the trainers are the same (1 - 0.95^10 for independent epochs), so two more checks
  *   hold that rate at 5% each:
- * - `agreeByEpoch` with simultaneous intervals (Bonferroni: each at 1 - 0.05 / epochs);
+ * - `agreeSimultaneous`: every epoch by its simultaneous interval (Bonferroni: each at 1 - 0.05 / epochs);
  * - the curves' level: per seed, the mean validation accuracy over the compared epochs, one
  *   interval (a trainer that learns systematically faster or slower shows here).
  * `agreeControlled` is true when both of these agree (each may also agree by a difference under
