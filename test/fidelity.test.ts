@@ -168,3 +168,15 @@ test('scripts/fidelity_torch.py --checkpoint: a call cut after epoch 1 and resum
   assert.equal(other.stderr.trim(), `${checkpoint}: a checkpoint of another run (seed, schedule, split, batch or threads differ); remove it to start again`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('npm run fidelity:paired: the same initial weights and batch give PyTorch\'s loss (step 1 to 1e-5, step 2, after one SGD update with momentum and weight decay, to 1e-3)', () => {
+  const cli = path.join(__dirname, '..', 'src', 'bench', 'paired.js');
+  const data = path.join(__dirname, '..', '..', 'data', 'cifar-10-subset', 'data_batch_1.bin');
+  const r = spawnSync(process.execPath, [cli, '--steps', '2', '--batch', '16', '--data', data], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { workspace: number[]; pytorch: number[] };
+  assert.equal(out.workspace.length, 2);
+  close(out.workspace[0], out.pytorch[0], 1e-5);
+  close(out.workspace[1], out.pytorch[1], 1e-3);
+  assert.ok(Math.abs(out.workspace[0] - Math.log(10)) < 1, `a first loss near ln 10: ${out.workspace[0]}`);
+});
