@@ -13,6 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compareCurves, formatComparison } from '../src/bench/fidelity-compare';
+import { SHARED_CIFAR } from './helpers';
+import { requireComponent } from './fixtures/components';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
@@ -116,10 +118,10 @@ test('npm run fidelity: the embedded subset and bad flags are one clear error ea
   assert.equal(compare.stderr, 'fidelity: --compare-only compares what is there: it needs --workspace-results STORE and --pytorch-log FILE\n');
 });
 
-test('npm run fidelity: one call at a time trains into a PyTorch log; a second one is an error naming the process (the full CIFAR-10 in ../shared)', () => {
+const haveFull = fs.existsSync(path.join(SHARED_CIFAR, 'data_batch_5.bin'));
+test('npm run fidelity: one call at a time trains into a PyTorch log; a second one is an error naming the process', { skip: requireComponent('cifar-10', haveFull ? false : `no full CIFAR-10 at ${SHARED_CIFAR}`, __filename) }, () => {
   const cli = path.join(__dirname, '..', 'src', 'bench', 'fidelity.js');
-  const full = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'cifar-10-batches-bin');
-  assert.ok(fs.existsSync(path.join(full, 'data_batch_5.bin')), `the full CIFAR-10 is needed at ${full}`);
+  const full = SHARED_CIFAR;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-fidelity-lock-'));
   const log = path.join(dir, 'pytorch.jsonl');
   fs.writeFileSync(`${log}.lock`, String(process.pid)); // this test's process: alive
