@@ -4,7 +4,7 @@
     fidelity_paired.py DIR STEPS BATCH LR
 
 DIR holds init.json (the parameters in named_parameters order, PyTorch layouts), images.u8 (STEPS x
-BATCH x 32 x 32 x 3 bytes, NHWC, augmented) and labels.u8. Normalises with the CIFAR-10 mean and std,
+BATCH x 32 x 32 x 3 bytes, NHWC, augmented) and labels.u8. Normalises as scripts/fidelity_torch.py does,
 trains with torch.optim.SGD (momentum 0.9, weight decay 1e-4, constant LR), one thread, and prints the
 STEPS training losses as one JSON array.
 """
@@ -17,9 +17,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pytorch_reference import build_model  # noqa: E402
-
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
+from fidelity_torch import normalise  # noqa: E402  (the fidelity trainer's normalisation)
 
 
 def main():
@@ -37,13 +35,11 @@ def main():
             p.copy_(torch.tensor(w["values"], dtype=torch.float32).view(w["shape"]))
     images = np.fromfile(os.path.join(folder, "images.u8"), dtype=np.uint8).reshape(steps, batch, 32, 32, 3)
     labels = np.fromfile(os.path.join(folder, "labels.u8"), dtype=np.uint8).reshape(steps, batch)
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
     model.train()
     losses = []
     for s in range(steps):
-        x = (torch.from_numpy(images[s]).permute(0, 3, 1, 2).float().div(255.0) - mean) / std
+        x = normalise(torch, torch.from_numpy(images[s]).permute(0, 3, 1, 2))
         y = torch.from_numpy(labels[s].astype(np.int64))
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x), y)

@@ -231,12 +231,13 @@ async function main(): Promise<void> {
     unlock();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const partial = pytorch.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
-  if (partial.length) log(`PyTorch side in ${o.pytorchLog}: ${partial.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
-  if (o.workspaceResults) {
-    const short = workspace.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
-    if (short.length) log(`workspace side in ${o.workspaceResults}: ${short.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
-  }
+  // a side read from a store or a log may hold fewer epochs than asked for while it is still training
+  const sayShort = (side: string, curves: Epoch[][]) => {
+    const short = curves.map((e, i) => ({ seed: configs[i].seed, n: e.length })).filter((x) => x.n < o.epochs);
+    if (short.length) log(`${side}: ${short.map((x) => `seed ${x.seed} has ${x.n} of ${o.epochs} epochs`).join(', ')} so far`);
+  };
+  sayShort(`PyTorch side in ${o.pytorchLog}`, pytorch);
+  if (o.workspaceResults) sayShort(`workspace side in ${o.workspaceResults}`, workspace);
   const curves: Curves = {
     workspace: workspace.map((e) => e.map((r) => r.validationAccuracy)),
     pytorch: pytorch.map((e) => e.map((r) => r.validationAccuracy)),

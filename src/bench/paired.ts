@@ -25,6 +25,7 @@ import { CIFAR10_MEAN, CIFAR10_STD, makeBatch } from '../data/augment';
 import { createRng } from '../data/random';
 import { PROJECT_ROOT } from '../data/locate';
 import { createTrainState, trainStep } from '../train/step';
+import { sampleMean } from '../analysis/stats/moments';
 import { findDataFile } from './run';
 
 async function main(): Promise<void> {
@@ -66,12 +67,11 @@ async function main(): Promise<void> {
     const r = spawnSync(v.python!, [path.join(PROJECT_ROOT, 'scripts', 'fidelity_paired.py'), dir, String(steps), String(batch), String(lr)], { encoding: 'utf8', env });
     if (r.status !== 0) throw new Error(`PyTorch side (${v.python} scripts/fidelity_paired.py) exited ${r.status}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
     const pytorch = JSON.parse(r.stdout) as number[];
-    const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
     const cuts = [0, 1, 10, 50, 100, 150, 200, 300, 500, 1000].filter((c) => c < steps).concat([steps]);
     const windows = cuts.slice(1).map((to, i) => {
       const from = cuts[i];
-      const w = mean(workspace.slice(from, to));
-      const p = mean(pytorch.slice(from, to));
+      const w = sampleMean(workspace.slice(from, to));
+      const p = sampleMean(pytorch.slice(from, to));
       return { from: from + 1, to, workspace: w, pytorch: p, difference: w - p };
     });
     console.log(`paired: seed ${seed}, ${steps} steps of batch ${batch} at learning rate ${lr}, the same initial weights and batches on both sides`);
