@@ -7,7 +7,8 @@
 # - studies/resnet20-cifar10.sqlite: every run and epoch, no checkpoints (copy-store --checkpoints none),
 #   what notebook 04, analyze, report and verify-study read;
 # - studies/fidelity-pytorch.jsonl: the PyTorch side of the full-scale fidelity check;
-# - studies/figures/: three paper-style race-to-85 figures with their captions (export-charts);
+# - studies/figures/: three paper-style race-to-85 figures with their captions (export-charts), and,
+#   once a full-182 run has finished, its validation-accuracy and final-test-error figures;
 # - with --in-progress, also studies/in-progress.sqlite: the runs with the checkpoints of the
 #   unfinished ones (copy-store --checkpoints unfinished), from which train.sh goes on on a new
 #   machine. It is 2-7 MB per commit: commit it only a few times over the whole study.
@@ -38,12 +39,19 @@ copy() { # copy FILE SELECTION
 copy results.sqlite none
 if [ "$inprogress" = 1 ]; then copy in-progress.sqlite unfinished; fi
 node dist/cli.js export-charts --results "$tmp/results.sqlite" --protocol race-to-85 --out "$tmp/figures" --formats png >/dev/null
+figures="race-to-85-validation race-to-85-time-to-target-epochs race-to-85-kaplan-meier-epochs"
+# full-182 once one of its runs has finished (export-charts draws a protocol with a finished run only)
+finished182="$(node -e "const db = new (require('better-sqlite3'))(process.argv[1], { readonly: true }); console.log(db.prepare(\"SELECT COUNT(*) AS n FROM runs WHERE protocol = 'full-182' AND status = 'completed'\").get().n); db.close();" "$tmp/results.sqlite")"
+if [ "$finished182" -gt 0 ]; then
+  node dist/cli.js export-charts --results "$tmp/results.sqlite" --protocol full-182 --out "$tmp/figures" --formats png >/dev/null
+  figures="$figures full-182-validation full-182-test-error"
+fi
 
 mkdir -p studies/figures
 mv "$tmp/results.sqlite" studies/resnet20-cifar10.sqlite
 if [ "$inprogress" = 1 ]; then mv "$tmp/in-progress.sqlite" studies/in-progress.sqlite; fi
 if [ -f "$dir/fidelity-pytorch.jsonl" ]; then cp "$dir/fidelity-pytorch.jsonl" studies/fidelity-pytorch.jsonl; fi
-for f in race-to-85-validation race-to-85-time-to-target-epochs race-to-85-kaplan-meier-epochs; do
+for f in $figures; do
   cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/
 done
 node dist/cli.js verify-study --results studies/resnet20-cifar10.sqlite
