@@ -81,6 +81,14 @@ test('a small shift at every epoch: no 95% interval excludes 0 (the rule of issu
 test('epochs are compared while both sides have 2 seeds (a run stopped at its target ends early); fewer than 2 seeds is an error', () => {
   const r = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6], [0.51, 0.6]] });
   assert.equal(r.epochs, 2);
+  assert.deepEqual(r.seedsByEpoch, { workspace: [3, 3], pytorch: [2, 2] });
+  // a side short of its seeds at an epoch says so in that epoch's line
+  const short = compareCurves({ workspace: [[0.5, 0.6, 0.7], [0.5, 0.6], [0.5, 0.61, 0.7]], pytorch: [[0.5, 0.6, 0.7], [0.51, 0.6, 0.71]] });
+  assert.deepEqual(short.seedsByEpoch, { workspace: [3, 3, 2], pytorch: [2, 2, 2] });
+  const rows = formatComparison(short);
+  assert.match(rows[0], /workspace val acc \(sd\), 3 seeds \| PyTorch val acc \(sd\), 2 seeds/);
+  assert.match(rows[2], /^    2 \| 60\.33% \(0\.58\) \| 60\.00% \(0\.00\) \|/);
+  assert.match(rows[3], /^    3 \| 70\.00% \(0\.00, 2 seeds\) \| 70\.50% \(0\.71\) \|/);
   assert.throws(() => compareCurves({ workspace: [[0.5]], pytorch: [[0.5], [0.6]] }), /at least 2 seeds per side, got 1 and 2/);
   // a seed that has not trained yet (no epochs) is not a seed of the comparison
   assert.deepEqual(compareCurves({ workspace: [[0.5, 0.6], [0.51, 0.6], []], pytorch: [[0.5, 0.6], [0.51, 0.6], [0.52, 0.61]] }).seeds, { workspace: 2, pytorch: 3 });

@@ -26,6 +26,8 @@ export interface CurveComparison {
   epochs: number;
   /** Seeds (curves) per side. */
   seeds: { workspace: number; pytorch: number };
+  /** Seeds per side at each compared epoch (fewer than `seeds` where a curve is shorter: a run not that far yet, or stopped at its target). */
+  seedsByEpoch: { workspace: number[]; pytorch: number[] };
   /** Mean validation accuracy per epoch (fraction). */
   workspace: number[];
   pytorch: number[];
@@ -70,7 +72,7 @@ export function compareCurves(c: Curves): CurveComparison {
   const seeds = { workspace: c.workspace.filter((x) => x.length > 0).length, pytorch: c.pytorch.filter((x) => x.length > 0).length };
   if (seeds.workspace < 2 || seeds.pytorch < 2) throw new Error(`fidelity needs at least 2 seeds per side, got ${seeds.workspace} and ${seeds.pytorch}`);
   const out: CurveComparison = {
-    epochs: 0, seeds,
+    epochs: 0, seeds, seedsByEpoch: { workspace: [], pytorch: [] },
     workspace: [], pytorch: [], workspaceSd: [], pytorchSd: [], difference: [], ci95: [], ciSimultaneous: [],
     agreeByEpoch: [], agreeSimultaneous: [], level: null, agree: false, agreeControlled: false, meanDifference: NaN,
   };
@@ -82,6 +84,7 @@ export function compareCurves(c: Curves): CurveComparison {
     const b = at(c.pytorch, e);
     const w = welchTTest(a, b);
     const simultaneous = welchTTest(a, b, { confidenceLevel: 1 - 0.05 / out.epochs });
+    out.seedsByEpoch.workspace.push(a.length); out.seedsByEpoch.pytorch.push(b.length);
     out.workspace.push(sampleMean(a) / 100); out.pytorch.push(sampleMean(b) / 100);
     out.workspaceSd.push(sd(a) / 100); out.pytorchSd.push(sd(b) / 100);
     out.difference.push(w.meanDifference);
@@ -103,7 +106,7 @@ export function compareCurves(c: Curves): CurveComparison {
   return out;
 }
 
-/** The table of a comparison: one line per epoch, then the verdict. */
+/** The table of a comparison: one line per epoch (a side's mean says "n seeds" where fewer than its header's), then the verdict. */
 export function formatComparison(r: CurveComparison): string[] {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const pp = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
@@ -111,8 +114,10 @@ export function formatComparison(r: CurveComparison): string[] {
   const ci = (x: readonly number[]) => `[${pp(x[0])}, ${pp(x[1])}]`;
   const mark = (x: boolean) => (x ? 'yes' : 'NO');
   const lines = [`epoch | workspace val acc (sd), ${r.seeds.workspace} seeds | PyTorch val acc (sd), ${r.seeds.pytorch} seeds | difference pp [95% Welch CI] | agrees | [simultaneous CI over ${r.epochs} epochs] | agrees`];
+  const cell = (mean: number, sd: number, n: number, all: number) => `${pct(mean)} (${(100 * sd).toFixed(2)}${n < all ? `, ${n} seeds` : ''})`;
   for (let e = 0; e < r.epochs; e++) {
-    lines.push(`${String(e + 1).padStart(5)} | ${pct(r.workspace[e])} (${(100 * r.workspaceSd[e]).toFixed(2)}) | ${pct(r.pytorch[e])} (${(100 * r.pytorchSd[e]).toFixed(2)}) | ` +
+    lines.push(`${String(e + 1).padStart(5)} | ${cell(r.workspace[e], r.workspaceSd[e], r.seedsByEpoch.workspace[e], r.seeds.workspace)} | ` +
+      `${cell(r.pytorch[e], r.pytorchSd[e], r.seedsByEpoch.pytorch[e], r.seeds.pytorch)} | ` +
       `${pp(r.difference[e])} ${ci(r.ci95[e])} | ${mark(r.agreeByEpoch[e])} | ${ci(r.ciSimultaneous[e])} | ${mark(r.agreeSimultaneous[e])}`);
   }
   const level = r.level;
