@@ -38,21 +38,19 @@ copy() { # copy FILE SELECTION
 }
 copy results.sqlite none
 if [ "$inprogress" = 1 ]; then copy in-progress.sqlite unfinished; fi
-node dist/cli.js export-charts --results "$tmp/results.sqlite" --protocol race-to-85 --out "$tmp/figures" --formats png >/dev/null
-figures="race-to-85-validation race-to-85-time-to-target-epochs race-to-85-kaplan-meier-epochs"
-# full-182 once one of its runs has finished (export-charts draws a protocol with a finished run only)
-finished182="$(node -e "const db = new (require('better-sqlite3'))(process.argv[1], { readonly: true }); console.log(db.prepare(\"SELECT COUNT(*) AS n FROM runs WHERE protocol = 'full-182' AND status = 'completed'\").get().n); db.close();" "$tmp/results.sqlite")"
-if [ "$finished182" -gt 0 ]; then
-  node dist/cli.js export-charts --results "$tmp/results.sqlite" --protocol full-182 --out "$tmp/figures" --formats png >/dev/null
-  figures="$figures full-182-validation full-182-test-error"
-fi
+# every protocol with a finished run (export-charts leaves out, with a note, one that has none yet)
+node dist/cli.js export-charts --results "$tmp/results.sqlite" --out "$tmp/figures" --formats png >/dev/null
 
 mkdir -p studies/figures
 mv "$tmp/results.sqlite" studies/resnet20-cifar10.sqlite
 if [ "$inprogress" = 1 ]; then mv "$tmp/in-progress.sqlite" studies/in-progress.sqlite; fi
 if [ -f "$dir/fidelity-pytorch.jsonl" ]; then cp "$dir/fidelity-pytorch.jsonl" studies/fidelity-pytorch.jsonl; fi
-for f in $figures; do
+for f in race-to-85-validation race-to-85-time-to-target-epochs race-to-85-kaplan-meier-epochs; do
   cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/
+done
+# full-182's figures once one of its runs has finished
+for f in full-182-validation full-182-test-error; do
+  if [ -f "$tmp/figures/$f.png" ]; then cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/; fi
 done
 node dist/cli.js verify-study --results studies/resnet20-cifar10.sqlite
 ls -la studies studies/figures
