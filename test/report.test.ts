@@ -184,6 +184,34 @@ describe('writeReport on hand-made runs', () => {
     assert.doesNotMatch(e.markdown, /NaN|undefined/);
   });
 
+  it('a protocol whose runs are all still training: its schedules and validation so far, captioned with each run\'s epoch', async () => {
+    const file = path.join(dir, 'in-training.sqlite');
+    const s = await openResultsStore(file);
+    await addRun(s, { protocol: 'full-182', arm: 'cosine-14', seed: 0, epochs: 44, reached: false, stopAtTarget: false, status: 'running' });
+    await addRun(s, { protocol: 'full-182', arm: 'step', seed: 3, epochs: 22, reached: false, stopAtTarget: false, status: 'running' });
+    await addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 0, epochs: 0, reached: false, status: 'running' });
+    await s.close();
+    const r = await writeReport({ results: file, out: path.join(dir, 'in-training.md'), charts: false });
+    const caveat = 'in training, no run finished yet: cosine-14 seed 0 at epoch 44, step seed 3 at epoch 22 of 182';
+    // race-to-85's only run has no epoch yet: nothing of it is drawn
+    assert.deepEqual(r.figures.map((f) => f.name), ['full-182-schedules', 'full-182-validation']);
+    for (const f of r.figures) {
+      assert.equal(f.caveat, caveat, f.name);
+      assert.ok(((f.figure.layout.title as { subtitle: { text: string } }).subtitle.text).startsWith(`⚠ ${caveat}`), f.name);
+    }
+    const lines = r.figures[1].figure.data.filter((d) => (d.meta as { runId?: string } | undefined)?.runId !== undefined);
+    assert.deepEqual(lines.map((d) => (d.x as number[]).length), [44, 22]);
+    assert.deepEqual(r.analyses.find((p) => p.protocol === 'full-182')!.arms.map((a) => [a.arm, a.inTraining]),
+      [['cosine-7', []], ['cosine-14', [{ seed: 0, epochs: 44 }]], ['step', [{ seed: 3, epochs: 22 }]]]);
+    // nothing to chart at all: one error naming the store
+    const bare = path.join(dir, 'bare.sqlite');
+    const b = await openResultsStore(bare);
+    await addRun(b, { protocol: 'full-182', arm: 'step', seed: 0, epochs: 0, reached: false, stopAtTarget: false, status: 'running' });
+    await b.close();
+    await assert.rejects(cliExportCharts({ results: bare, out: path.join(dir, 'bare-charts') }),
+      /protocol full-182 has no finished run and no trained epoch in .*bare\.sqlite \(1 started or waiting, 0 failed/);
+  });
+
   it('bad input is an Error naming the file or value', async () => {
     await assert.rejects(writeReport({ results: path.join(dir, 'none.sqlite'), charts: false }), /none\.sqlite does not exist/);
     await assert.rejects(writeReport({ results: store, out: dir, charts: false }), /is a folder/);

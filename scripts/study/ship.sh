@@ -7,8 +7,9 @@
 # - studies/resnet20-cifar10.sqlite: every run and epoch, no checkpoints (copy-store --checkpoints none),
 #   what notebook 04, analyze, report and verify-study read;
 # - studies/fidelity-pytorch.jsonl: the PyTorch side of the full-scale fidelity check;
-# - studies/figures/: three paper-style race-to-85 figures with their captions (export-charts), and,
-#   once a full-182 run has finished, its validation-accuracy and final-test-error figures;
+# - studies/figures/: three paper-style race-to-85 figures with their captions (export-charts), and
+#   full-182's validation accuracy (while its runs train: so far, the caption says how far) and,
+#   once one of its runs has finished, its final-test-error figure;
 # - with --in-progress, also studies/in-progress.sqlite: the runs with the checkpoints of the
 #   unfinished ones (copy-store --checkpoints unfinished), from which train.sh goes on on a new
 #   machine. It is 2-7 MB per commit: commit it only a few times over the whole study.
@@ -38,7 +39,7 @@ copy() { # copy FILE SELECTION
 }
 copy results.sqlite none
 if [ "$inprogress" = 1 ]; then copy in-progress.sqlite unfinished; fi
-# every protocol with a finished run (export-charts leaves out, with a note, one that has none yet)
+# every protocol with a finished run or a trained epoch (export-charts leaves out, with a note, one that has neither)
 node dist/cli.js export-charts --results "$tmp/results.sqlite" --out "$tmp/figures" --formats png >/dev/null
 
 mkdir -p studies/figures
@@ -48,7 +49,7 @@ if [ -f "$dir/fidelity-pytorch.jsonl" ]; then cp "$dir/fidelity-pytorch.jsonl" s
 for f in race-to-85-validation race-to-85-time-to-target-epochs race-to-85-kaplan-meier-epochs; do
   cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/
 done
-# full-182's figures once one of its runs has finished
+# full-182's figures: validation accuracy once it has an epoch, test error once a run has finished
 for f in full-182-validation full-182-test-error; do
   if [ -f "$tmp/figures/$f.png" ]; then cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/; fi
 done

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ExportFormat } from '../analysis/charts/export';
 import type { FigureStyle } from '../analysis/charts/presets';
 import { analyzeResults } from '../analysis/model';
-import { CHART_FORMATS, exportChartsForResults, finishedProtocols, writeReport } from '../analysis/report';
+import { CHART_FORMATS, exportChartsForResults, chartableProtocols, writeReport } from '../analysis/report';
 import { loadReportResults } from '../analysis/results';
 import { redactLocation, resolveResultsLocation } from '../store';
 import { MIXED, RESULTS, str, type Command, type OptionSpecs, type Values } from './options';
@@ -73,7 +73,7 @@ export async function cliReport(v: ReportCliValues): Promise<void> {
   const out = v.out ?? path.join('reports', 'report.md');
   if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
   const loaded = await loadReportResults(results, v.protocol, v['allow-mixed-configs']);
-  finishedProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing finished: an error, no report
+  chartableProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing to chart: an error, no report
   const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
   console.log(`results: ${redactLocation(results)}`);
   r.notes.forEach((n) => console.log(`note: ${n}`));

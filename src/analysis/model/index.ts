@@ -79,7 +79,7 @@ function ofArm(d: TimeToTargetData, arm: string): TimeToTargetData {
   return { points: d.points.filter((p) => p.arm === arm), excluded: d.excluded.filter((e) => e.arm === arm) };
 }
 
-function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], times: TimeToTargetByMetric): ArmAnalysis {
+function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], times: TimeToTargetByMetric, lastEpoch: ReadonlyMap<string, number>): ArmAnalysis {
   const all = runs.filter((r) => r.arm === arm);
   const done = all.filter((r) => isFinished(r));
   const reachedRuns = done.filter((r) => r.epochsToTarget !== null);
@@ -91,6 +91,7 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
     diverged: done.filter((r) => r.status === 'diverged').length,
     failed: all.filter((r) => r.status === 'failed').length,
     running: all.filter((r) => r.status === 'running').length,
+    inTraining: all.filter((r) => r.status === 'running').sort((a, b) => a.seed - b.seed).map((r) => ({ seed: r.seed, epochs: lastEpoch.get(r.runId) ?? 0 })),
     target,
   };
   if (all.length === 0) {
@@ -257,7 +258,11 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
     seconds: timeToTargetPoints(finished, 'seconds', epochs),
     'cpu-seconds': timeToTargetPoints(finished, 'cpu-seconds', epochs),
   };
-  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, times));
+  // the last recorded epoch of each run still training (its progress)
+  const lastEpoch = new Map<string, number>();
+  const running = new Set(pr.filter((r) => r.status === 'running').map((r) => r.runId));
+  for (const e of epochs) if (running.has(e.runId)) lastEpoch.set(e.runId, Math.max(lastEpoch.get(e.runId) ?? 0, e.epoch));
+  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, times, lastEpoch));
   const present = arms.filter((a) => withRuns.includes(a));
   const comparisons: MeasureComparison[] = [];
   for (const [a, b] of armPairs(present)) {
@@ -298,6 +303,33 @@ export function analyzeResults(runs: RunRecord[], epochs: readonly EpochRecord[]
 /** True when at least one arm of the protocol has a finished run (completed, censored, diverged). */
 export function hasFinishedRuns(p: ProtocolAnalysis): boolean {
   return p.arms.some((a) => a.n > 0);
+}
+
+/**
+ * True when the protocol has no finished run but runs in training with at least one epoch: its
+ * progress (schedules, validation accuracy so far) can be drawn, not its outcomes (time to target,
+ * test error).
+ */
+export function inTrainingOnly(p: ProtocolAnalysis): boolean {
+  return !hasFinishedRuns(p) && p.arms.some((a) => a.inTraining.some((r) => r.epochs > 0));
+}
+
+/** True when the protocol has something to chart: a finished run, or a run in training with an epoch. */
+export function hasChartableRuns(p: ProtocolAnalysis): boolean {
+  return hasFinishedRuns(p) || inTrainingOnly(p);
+}
+
+/**
+ * The caveat of a protocol whose runs are all still training (see {@link inTrainingOnly}), naming
+ * each run's progress, e.g. "in training, no run finished yet: cosine-14 seed 0 at epoch 44, step
+ * seed 0 at epoch 22 of 182"; null otherwise.
+ */
+export function inTrainingCaveat(p: ProtocolAnalysis): string | null {
+  if (!inTrainingOnly(p)) return null;
+  const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} seed ${r.seed} at epoch ${r.epochs}`));
+  const shown = runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs;
+  const budget = p.setup.maxEpochs === null ? '' : ` of ${p.setup.maxEpochs}`;
+  return `in training, no run finished yet: ${shown.join(', ')}${budget}`;
 }
 
 /** Runs of a protocol that are not finished, as counted by its arms: running (started or waiting) and failed. */

@@ -44,6 +44,8 @@ export interface ArmAnalysis {
   diverged: number;
   failed: number;
   running: number;
+  /** Runs still training (status running) and the epochs each has recorded so far, in seed order; [] when none. */
+  inTraining: { seed: number; epochs: number }[];
   target: number | null;
   /** Epochs / training seconds to target among runs that reached it (naive: censored runs excluded). */
   epochs: SampleSummary | null;

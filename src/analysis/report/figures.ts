@@ -13,7 +13,7 @@ import { timeToTargetFigure } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
 import {
-  analyzeProtocol, armIterationsPerEpoch, FULL_SET_ITERATIONS_PER_EPOCH, isFinished, originalStudyErrors, PAPER_TEST_ERROR, protocolDeviations, protocolOrder,
+  analyzeProtocol, armIterationsPerEpoch, FULL_SET_ITERATIONS_PER_EPOCH, inTrainingCaveat, isFinished, originalStudyErrors, PAPER_TEST_ERROR, protocolDeviations, protocolOrder,
   targetPercent as pct, type ProtocolAnalysis,
 } from '../model';
 
@@ -54,7 +54,11 @@ export function addSubtitleCaveat(fig: PlotlyFigure, caveat: string): PlotlyFigu
   };
 }
 
-/** The figures of one protocol's runs. */
+/**
+ * The figures of one protocol's runs. A protocol whose runs are all still training (no finished
+ * run) gets its progress only, the schedules and validation accuracy so far, each carrying the
+ * caveat of {@link inTrainingCaveat} (which runs are at which epoch).
+ */
 export function protocolFigures(protocol: string, runs: readonly RunRecord[], epochs: readonly EpochRecord[], analysis: ProtocolAnalysis = analyzeProtocol(protocol, [...runs], epochs)): ReportFigure[] {
   const pr = runs.filter((r) => r.protocol === protocol);
   if (pr.length === 0) return [];
@@ -67,7 +71,8 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
   const ep = epochs.filter((e) => ids.has(e.runId));
   const out: ReportFigure[] = [];
   const common = { arms: armOrder, width: 1000, height: 560 };
-  const { caveat } = protocolDeviations(protocol, pr);
+  const inTraining = inTrainingCaveat(analysis);
+  const caveat = [protocolDeviations(protocol, pr).caveat, inTraining].filter((c): c is string => c !== null).join('; ') || null;
 
   // Learning-rate schedules of the arms, over the protocol's epoch budget.
   const series: ScheduleSeries[] = [];
@@ -95,7 +100,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     caption: 'Validation accuracy per epoch: every run, the per-arm median and interquartile band (a run that stopped counts at its last validation accuracy)' + (target !== null ? `, and the ${pct(target)} target` : ''),
     figure: validationCurvesFigure(ep, pr, { ...common, target, title: `${protocol}: validation accuracy per epoch` }),
   });
-  if (target !== null) {
+  if (target !== null && inTraining === null) {
     for (const metric of ['epochs', 'seconds'] as const) {
       out.push({
         caveat: null,
@@ -119,7 +124,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
       });
     }
   }
-  if (pr.some((r) => r.finalTestAccuracy !== null)) {
+  if (inTraining === null && pr.some((r) => r.finalTestAccuracy !== null)) {
     const originalStudy = originalStudyErrors(arms, pr);
     const stops = spec?.stopAtTarget ?? (pr[0].config as { stopAtTarget?: boolean }).stopAtTarget;
     out.push({
@@ -132,8 +137,8 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
       }),
     });
   }
-  // Runs that deviate from the protocol's setup: every figure says so (the schedules figure too:
-  // its epoch budget is the runs', not the protocol's).
+  // Runs that deviate from the protocol's setup, or are all still training: every figure says so
+  // (the schedules figure too: its epoch budget is the runs', not the protocol's).
   if (caveat) {
     return out.map((f) => ({ ...f, caveat, caption: `${f.caption} (${caveat})`, figure: addSubtitleCaveat(f.figure, caveat) }));
   }

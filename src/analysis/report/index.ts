@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ChromiumNotFoundError, exportFigures, writeFileAtomic, type ExportFormat, type ExportResult } from '../charts/export';
 import type { FigureStyle } from '../charts/presets';
 import { loadReportResults } from '../results';
-import { analyzeResults, hasFinishedRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
+import { analyzeResults, hasChartableRuns, unfinishedCounts, type ProtocolAnalysis } from '../model';
 import { reportFigures, type ReportFigure } from './figures';
 import { reportMarkdown } from './markdown';
 
@@ -21,7 +21,7 @@ export const CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 /** Default chart formats: PNG and SVG (paper style) and HTML (interactive; plotly.min.js once per folder). */
 export const DEFAULT_CHART_FORMATS: readonly ExportFormat[] = ['png', 'svg', 'html'];
 
-/** Nothing to chart or report: the selected protocol (or every protocol) has no finished run. */
+/** Nothing to chart or report: the selected protocol (or every protocol) has no finished run and no run in training with an epoch. */
 export class NoFinishedRunsError extends Error {
   constructor(message: string) {
     super(message);
@@ -30,25 +30,26 @@ export class NoFinishedRunsError extends Error {
 }
 
 /**
- * The protocols of `analyses` that have finished runs, and a sentence for each that has none.
- * @throws NoFinishedRunsError when `protocol` is given and has no finished run, or when no protocol has one
+ * The protocols of `analyses` that have something to chart (a finished run, or runs in training with
+ * an epoch: their progress), and a sentence for each that has not.
+ * @throws NoFinishedRunsError when `protocol` is given and has nothing to chart, or when no protocol has anything
  */
-export function finishedProtocols(analyses: ProtocolAnalysis[], store: string, protocol?: string): { protocols: Set<string>; skipped: string[] } {
+export function chartableProtocols(analyses: ProtocolAnalysis[], store: string, protocol?: string): { protocols: Set<string>; skipped: string[] } {
   const skipped: string[] = [];
   const protocols = new Set<string>();
   for (const p of analyses) {
-    if (hasFinishedRuns(p)) {
+    if (hasChartableRuns(p)) {
       protocols.add(p.protocol);
       continue;
     }
     const u = unfinishedCounts(p);
-    skipped.push(`protocol ${p.protocol} has no finished run in ${store} (${u.running} started or waiting, ${u.failed} failed; ` +
+    skipped.push(`protocol ${p.protocol} has no finished run and no trained epoch in ${store} (${u.running} started or waiting, ${u.failed} failed; ` +
       'node dist/cli.js status shows them): nothing to chart');
   }
   const wanted = protocol === undefined ? analyses.map((p) => p.protocol) : [protocol];
   if (!wanted.some((p) => protocols.has(p))) {
     throw new NoFinishedRunsError(skipped.filter((s) => protocol === undefined || s.startsWith(`protocol ${protocol} `)).join('; ') ||
-      `no finished run${protocol ? ` of protocol ${protocol}` : ''} in ${store}: nothing to chart (train first, e.g. npm start)`);
+      `no finished run and no trained epoch${protocol ? ` of protocol ${protocol}` : ''} in ${store}: nothing to chart (train first, e.g. npm start)`);
   }
   return { protocols, skipped };
 }
@@ -76,7 +77,7 @@ export interface ExportChartsResult {
   /** Files written per figure name. */
   files: Record<string, ExportResult>;
   outDir: string;
-  /** A sentence per protocol left out because it has no finished run. */
+  /** A sentence per protocol left out because it has nothing to chart (no finished run, no trained epoch). */
   skipped: string[];
 }
 
@@ -101,7 +102,7 @@ export async function exportChartsForResults(opts: ExportChartsOptions): Promise
   checkScale(opts.scale);
   const { runs, epochs, file } = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const outDir = path.resolve(opts.outDir ?? 'reports');
-  const { protocols, skipped } = finishedProtocols(analyzeResults(runs, epochs), file, opts.protocol);
+  const { protocols, skipped } = chartableProtocols(analyzeResults(runs, epochs), file, opts.protocol);
   const figures = reportFigures(runs.filter((r) => protocols.has(r.protocol)), epochs);
   const files = figures.length
     ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' })
@@ -150,8 +151,8 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   checkScale(opts.scale);
   const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
-  // no empty charts: a protocol without finished runs is in the markdown (as such), not in the figures
-  const charted = analyses.filter(hasFinishedRuns);
+  // no empty charts: a protocol with nothing to chart is in the markdown (as such), not in the figures
+  const charted = analyses.filter(hasChartableRuns);
   const figures = reportFigures(loaded.runs.filter((r) => charted.some((p) => p.protocol === r.protocol)), loaded.epochs, charted);
   const reportDir = path.dirname(out);
   let files: Record<string, ExportResult> = {};
