@@ -192,7 +192,7 @@ describe('writeReport on hand-made runs', () => {
     await addRun(s, { protocol: 'race-to-85', arm: 'step', seed: 0, epochs: 0, reached: false, status: 'running' });
     await s.close();
     const r = await writeReport({ results: file, out: path.join(dir, 'in-training.md'), charts: false });
-    const caveat = 'in training, no run finished yet: cosine-14 seed 0 at epoch 44, step seed 3 at epoch 22 of 182';
+    const caveat = 'in training for 182 epochs, no run finished yet: cosine-14 seed 0 at epoch 44, step seed 3 at epoch 22';
     // race-to-85's only run has no epoch yet: nothing of it is drawn
     assert.deepEqual(r.figures.map((f) => f.name), ['full-182-schedules', 'full-182-validation']);
     for (const f of r.figures) {
@@ -203,6 +203,11 @@ describe('writeReport on hand-made runs', () => {
     assert.deepEqual(lines.map((d) => (d.x as number[]).length), [44, 22]);
     assert.deepEqual(r.analyses.find((p) => p.protocol === 'full-182')!.arms.map((a) => [a.arm, a.inTraining]),
       [['cosine-7', []], ['cosine-14', [{ seed: 0, epochs: 44 }]], ['step', [{ seed: 3, epochs: 22 }]]]);
+    // the analysis text says how far each run is
+    assert.match(r.markdown, /- Arm cosine-14 has no finished runs \(1 running run of 182 epochs: seed 0 at epoch 44; 0 failed runs\)\./);
+    assert.match(r.markdown, /\| mean test accuracy after 182 epochs, SGDR cycle 14 epochs \| 91\.10% \(error 8\.90%\) \| not reported \| not reported \| – \| no finished full-182 run of arm cosine-14 yet \(in training for 182 epochs: seed 0 at epoch 44\) \| – \|/);
+    assert.match(r.markdown, /\| 8\.75% \| not reported \| not reported \| – \| no finished full-182 run of arm step yet \(in training for 182 epochs: seed 3 at epoch 22\) \| – \|/);
+    assert.match(r.markdown, /\| median epochs to 85% validation accuracy, constant 0\.1 \/ step schedule \| 30\.5 \| not reported \| not reported \| 0 \| no finished race-to-85 run of arm step yet \(in training for 90 epochs: seed 0 before its first epoch\) \| – \|/);
     // nothing to chart at all: one error naming the store
     const bare = path.join(dir, 'bare.sqlite');
     const b = await openResultsStore(bare);

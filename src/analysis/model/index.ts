@@ -97,7 +97,10 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
   if (all.length === 0) {
     notes.push(`arm ${arm} has no runs in the results store`);
   } else if (done.length === 0) {
-    notes.push(`arm ${arm} has no finished runs (${plural(base.running, 'running run')}, ${plural(base.failed, 'failed run')})`);
+    const maxEpochs = (all[0].config as { maxEpochs?: unknown }).maxEpochs;
+    const progress = base.inTraining.length === 0 ? ''
+      : `${typeof maxEpochs === 'number' ? ` of ${maxEpochs} epochs` : ''}: ${base.inTraining.map(trainingProgress).join(', ')}`;
+    notes.push(`arm ${arm} has no finished runs (${plural(base.running, 'running run')}${progress}; ${plural(base.failed, 'failed run')})`);
   } else if (target !== null && reachedRuns.length === 0) {
     notes.push(`no run of ${arm} reached the target: every time-to-target statistic of this arm is censored`);
   }
@@ -305,6 +308,11 @@ export function hasFinishedRuns(p: ProtocolAnalysis): boolean {
   return p.arms.some((a) => a.n > 0);
 }
 
+/** A run in training's progress in words: "seed 0 at epoch 44", or "seed 0 before its first epoch". */
+export function trainingProgress(r: { seed: number; epochs: number }): string {
+  return r.epochs > 0 ? `seed ${r.seed} at epoch ${r.epochs}` : `seed ${r.seed} before its first epoch`;
+}
+
 /**
  * True when the protocol has no finished run but runs in training with at least one epoch: its
  * progress (schedules, validation accuracy so far) can be drawn, not its outcomes (time to target,
@@ -321,15 +329,15 @@ export function hasChartableRuns(p: ProtocolAnalysis): boolean {
 
 /**
  * The caveat of a protocol whose runs are all still training (see {@link inTrainingOnly}), naming
- * each run's progress, e.g. "in training, no run finished yet: cosine-14 seed 0 at epoch 44, step
- * seed 0 at epoch 22 of 182"; null otherwise.
+ * each run's progress, e.g. "in training for 182 epochs, no run finished yet: cosine-14 seed 0 at
+ * epoch 44, step seed 0 at epoch 22"; null otherwise.
  */
 export function inTrainingCaveat(p: ProtocolAnalysis): string | null {
   if (!inTrainingOnly(p)) return null;
-  const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} seed ${r.seed} at epoch ${r.epochs}`));
+  const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} ${trainingProgress(r)}`));
   const shown = runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs;
-  const budget = p.setup.maxEpochs === null ? '' : ` of ${p.setup.maxEpochs}`;
-  return `in training, no run finished yet: ${shown.join(', ')}${budget}`;
+  const budget = p.setup.maxEpochs === null ? '' : ` for ${p.setup.maxEpochs} epochs`;
+  return `in training${budget}, no run finished yet: ${shown.join(', ')}`;
 }
 
 /** Runs of a protocol that are not finished, as counted by its arms: running (started or waiting) and failed. */

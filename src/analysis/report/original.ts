@@ -2,13 +2,25 @@
  * The report's side-by-side table of the original study's figures and this reproduction's (n and
  * 95% CIs on both sides), rendered from the analysis model.
  */
-import { ORIGINAL_STUDY, PAPER_TEST_ERROR, type ArmAnalysis, type ProtocolAnalysis } from '../model';
+import { ORIGINAL_STUDY, PAPER_TEST_ERROR, trainingProgress, type ArmAnalysis, type ProtocolAnalysis } from '../model';
 import { ci, DASH, fmt, fmtPct, markdownTable as table, pctTarget } from '../format';
 
 function findArm(ps: ProtocolAnalysis[], protocol: string, pick: (a: ArmAnalysis) => boolean): { p: ProtocolAnalysis; a: ArmAnalysis } | null {
   const p = ps.find((x) => x.protocol === protocol);
   const a = p?.arms.find(pick);
   return p && a ? { p, a } : null;
+}
+
+/**
+ * Why an arm has no figure in the table: no runs at all, runs still training (each seed's epoch), or
+ * finished runs without the value (`lacking`).
+ */
+function noFigure(f: { p: ProtocolAnalysis; a: ArmAnalysis } | null, protocol: string, arm: string, lacking: string): string {
+  if (!f || f.a.n + f.a.failed + f.a.running === 0) return `no ${protocol} runs of arm ${arm} in this store`;
+  if (f.a.n > 0) return lacking;
+  const training = f.a.inTraining.map(trainingProgress);
+  const budget = f.p.setup.maxEpochs === null ? '' : ` for ${f.p.setup.maxEpochs} epochs`;
+  return `no finished ${protocol} run of arm ${arm} yet` + (training.length ? ` (in training${budget}: ${training.join(', ')})` : '');
 }
 
 /** Side-by-side table of the original study's figures and ours (n and CIs on both sides). */
@@ -18,7 +30,7 @@ export function originalStudyMarkdown(ps: ProtocolAnalysis[]): string {
   const kmRow = (label: string, orig: number, protocol: string, arm: string, target: number) => {
     const f = findArm(ps, protocol, (a) => a.arm === arm);
     let ours: string[];
-    if (!f || f.a.n + f.a.failed + f.a.running === 0) ours = [DASH, `no ${protocol} runs of arm ${arm} in this store`, DASH];
+    if (!f || f.a.n === 0) ours = [f && f.a.failed + f.a.running > 0 ? '0' : DASH, noFigure(f, protocol, arm, ''), DASH];
     else if (f.p.target !== target) ours = [DASH, `${protocol} runs here have target ${pctTarget(f.p.target)}, not ${pctTarget(target)}`, DASH];
     else if (!f.a.kmEpochs) ours = ['0', `no finished runs of ${arm}`, DASH];
     else {
@@ -33,7 +45,7 @@ export function originalStudyMarkdown(ps: ProtocolAnalysis[]): string {
   const accRow = (label: string, orig: string, arm: string) => {
     const f = findArm(ps, 'full-182', (a) => a.arm === arm);
     let ours: string[];
-    if (!f || !f.a.testError) ours = [DASH, f && f.a.n > 0 ? `no ${arm} run with a final test accuracy` : `no full-182 runs of arm ${arm} in this store`, DASH];
+    if (!f || !f.a.testError) ours = [DASH, noFigure(f, 'full-182', arm, `no ${arm} run with a final test accuracy`), DASH];
     else {
       const t = f.a.testError;
       ours = [String(t.n), `${fmtPct(1 - t.mean)} (error ${fmtPct(t.mean)})`, t.ci ? `${ci(1 - t.ci[1], 1 - t.ci[0], (v) => fmtPct(v))} (error ${ci(t.ci[0], t.ci[1], (v) => fmtPct(v))})` : 'n = 1: no CI'];
@@ -46,7 +58,7 @@ export function originalStudyMarkdown(ps: ProtocolAnalysis[]): string {
     const f = findArm(ps, 'full-182', (a) => a.arm === 'step');
     const t = f?.a.testError;
     rows.push(['test error of ResNet-20, step schedule (ResNet paper, He et al. 2016)', fmtPct(PAPER_TEST_ERROR), 'not reported', 'not reported',
-      ...(t ? [String(t.n), fmtPct(t.mean), t.ci ? ci(t.ci[0], t.ci[1], (v) => fmtPct(v)) : 'n = 1: no CI'] : [DASH, 'no full-182 runs of arm step in this store', DASH])]);
+      ...(t ? [String(t.n), fmtPct(t.mean), t.ci ? ci(t.ci[0], t.ci[1], (v) => fmtPct(v)) : 'n = 1: no CI'] : [DASH, noFigure(f, 'full-182', 'step', 'no step run with a final test accuracy'), DASH])]);
   }
   const out = [table(['quantity', 'original', 'original n', 'original 95% CI', 'ours: n', 'ours: estimate', 'ours: 95% CI'], rows)];
   for (const name of ['race-to-85', 'full-182']) {
