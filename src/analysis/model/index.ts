@@ -79,9 +79,10 @@ function ofArm(d: TimeToTargetData, arm: string): TimeToTargetData {
   return { points: d.points.filter((p) => p.arm === arm), excluded: d.excluded.filter((e) => e.arm === arm) };
 }
 
-function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], times: TimeToTargetByMetric, lastEpoch: ReadonlyMap<string, number>): ArmAnalysis {
+function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, runs: RunRecord[], times: TimeToTargetByMetric): ArmAnalysis {
   const all = runs.filter((r) => r.arm === arm);
   const done = all.filter((r) => isFinished(r));
+  const training = all.filter((r) => r.status === 'running').sort((a, b) => a.seed - b.seed);
   const reachedRuns = done.filter((r) => r.epochsToTarget !== null);
   const target = all[0]?.target ?? spec?.target ?? null;
   const notes: string[] = [];
@@ -90,8 +91,8 @@ function analyzeArm(protocol: string, arm: string, spec: ProtocolSpec | null, ru
     censored: done.filter((r) => r.target !== null && r.epochsToTarget === null && r.status !== 'diverged').length,
     diverged: done.filter((r) => r.status === 'diverged').length,
     failed: all.filter((r) => r.status === 'failed').length,
-    running: all.filter((r) => r.status === 'running').length,
-    inTraining: all.filter((r) => r.status === 'running').sort((a, b) => a.seed - b.seed).map((r) => ({ seed: r.seed, epochs: lastEpoch.get(r.runId) ?? 0 })),
+    running: training.length,
+    inTraining: training.map((r) => ({ seed: r.seed, epochs: r.epochsCompleted })),
     target,
   };
   if (all.length === 0) {
@@ -261,11 +262,7 @@ export function analyzeProtocol(protocol: string, runs: RunRecord[], epochs: rea
     seconds: timeToTargetPoints(finished, 'seconds', epochs),
     'cpu-seconds': timeToTargetPoints(finished, 'cpu-seconds', epochs),
   };
-  // the last recorded epoch of each run still training (its progress)
-  const lastEpoch = new Map<string, number>();
-  const running = new Set(pr.filter((r) => r.status === 'running').map((r) => r.runId));
-  for (const e of epochs) if (running.has(e.runId)) lastEpoch.set(e.runId, Math.max(lastEpoch.get(e.runId) ?? 0, e.epoch));
-  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, times, lastEpoch));
+  const armResults = arms.map((arm) => analyzeArm(protocol, arm, spec, pr, times));
   const present = arms.filter((a) => withRuns.includes(a));
   const comparisons: MeasureComparison[] = [];
   for (const [a, b] of armPairs(present)) {

@@ -44,7 +44,7 @@ export interface ArmAnalysis {
   diverged: number;
   failed: number;
   running: number;
-  /** Runs still training (status running) and the epochs each has recorded so far, in seed order; [] when none. */
+  /** Runs still training (status running) and the epochs each has completed so far (the run's epochsCompleted), in seed order; [] when none. */
   inTraining: { seed: number; epochs: number }[];
   target: number | null;
   /** Epochs / training seconds to target among runs that reached it (naive: censored runs excluded). */

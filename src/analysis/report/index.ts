@@ -102,8 +102,9 @@ export async function exportChartsForResults(opts: ExportChartsOptions): Promise
   checkScale(opts.scale);
   const { runs, epochs, file } = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const outDir = path.resolve(opts.outDir ?? 'reports');
-  const { protocols, skipped } = chartableProtocols(analyzeResults(runs, epochs), file, opts.protocol);
-  const figures = reportFigures(runs.filter((r) => protocols.has(r.protocol)), epochs);
+  const analyses = analyzeResults(runs, epochs);
+  const { protocols, skipped } = chartableProtocols(analyses, file, opts.protocol);
+  const figures = reportFigures(runs.filter((r) => protocols.has(r.protocol)), epochs, analyses.filter((p) => protocols.has(p.protocol)));
   const files = figures.length
     ? await exportFigures(Object.fromEntries(figures.map((f) => [f.name, f.figure])), outDir, { formats, scale: opts.scale ?? 2, chromiumPath: opts.chromiumPath, style: opts.style ?? 'paper' })
     : {};
