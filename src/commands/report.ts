@@ -5,9 +5,7 @@
 import * as path from 'node:path';
 import type { ExportFormat } from '../analysis/charts/export';
 import type { FigureStyle } from '../analysis/charts/presets';
-import { analyzeResults } from '../analysis/model';
-import { CHART_FORMATS, exportChartsForResults, chartableProtocols, writeReport } from '../analysis/report';
-import { loadReportResults } from '../analysis/results';
+import { CHART_FORMATS, exportChartsForResults, writeReport } from '../analysis/report';
 import { redactLocation, resolveResultsLocation } from '../store';
 import { MIXED, RESULTS, str, type Command, type OptionSpecs, type Values } from './options';
 
@@ -72,9 +70,7 @@ export async function cliReport(v: ReportCliValues): Promise<void> {
   const results = resolveResultsLocation(v.results);
   const out = v.out ?? path.join('reports', 'report.md');
   if (!/\.(md|markdown)$/i.test(out)) throw new Error(`--out "${out}" must be a markdown file name ending in .md`);
-  const loaded = await loadReportResults(results, v.protocol, v['allow-mixed-configs']);
-  chartableProtocols(analyzeResults(loaded.runs, loaded.epochs), loaded.file, v.protocol); // nothing to chart: an error, no report
-  const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'] });
+  const r = await writeReport({ results, out, formats, scale, style: parseStyle(v.style), protocol: v.protocol, allowMixedConfigs: v['allow-mixed-configs'], requireChartable: true });
   console.log(`results: ${redactLocation(results)}`);
   r.notes.forEach((n) => console.log(`note: ${n}`));
   for (const f of r.figures) for (const file of Object.values(r.files[f.name] ?? {})) console.log(`wrote ${shown(file!)}`);

@@ -124,6 +124,8 @@ export interface WriteReportOptions {
   chromiumPath?: string;
   /** PNG/SVG style (default 'paper'). */
   style?: FigureStyle;
+  /** A store with nothing to chart is an error naming it, and no report is written (the CLI's choice; default false). */
+  requireChartable?: boolean;
 }
 
 export interface WriteReportResult {
@@ -152,6 +154,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WriteReport
   checkScale(opts.scale);
   const loaded = await loadReportResults(opts.results, opts.protocol, opts.allowMixedConfigs);
   const analyses = analyzeResults(loaded.runs, loaded.epochs);
+  if (opts.requireChartable) chartableProtocols(analyses, loaded.file, opts.protocol); // throws when nothing is chartable
   // no empty charts: a protocol with nothing to chart is in the markdown (as such), not in the figures
   const charted = analyses.filter(hasChartableRuns);
   const figures = reportFigures(loaded.runs.filter((r) => charted.some((p) => p.protocol === r.protocol)), loaded.epochs, charted);
