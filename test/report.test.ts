@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
-  analyzeResults, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations,
+  analyzeResults, exportChartsForResults, loadResults, writeReport, findChromium, reportFigures, protocolDeviations, stillTrainingRuns,
 } from '../src/analysis';
 import { cliExportCharts, cliReport } from '../src/commands/report';
 import type { PlotlyFigure } from '../src/analysis/charts';
@@ -208,6 +208,21 @@ describe('writeReport on hand-made runs', () => {
     assert.match(r.markdown, /\| mean test accuracy after 182 epochs, SGDR cycle 14 epochs \| 91\.10% \(error 8\.90%\) \| not reported \| not reported \| – \| no finished full-182 run of arm cosine-14 yet \(in training for 182 epochs: seed 0 at epoch 44\) \| – \|/);
     assert.match(r.markdown, /\| 8\.75% \| not reported \| not reported \| – \| no finished full-182 run of arm step yet \(in training for 182 epochs: seed 3 at epoch 22\) \| – \|/);
     assert.match(r.markdown, /\| median epochs to 85% validation accuracy, constant 0\.1 \/ step schedule \| 30\.5 \| not reported \| not reported \| 0 \| no finished race-to-85 run of arm step yet \(in training for 90 epochs: seed 0 before its first epoch\) \| – \|/);
+    // one run finished, one still training: the figures that show the latter partly or not at all name it
+    const mixed = path.join(dir, 'mixed.sqlite');
+    const m = await openResultsStore(mixed);
+    await addRun(m, { protocol: 'full-182', arm: 'cosine-14', seed: 0, epochs: 182, reached: false, stopAtTarget: false, status: 'completed', testError: 0.1 });
+    await addRun(m, { protocol: 'full-182', arm: 'step', seed: 3, epochs: 22, reached: false, stopAtTarget: false, status: 'running' });
+    await m.close();
+    const mr = await writeReport({ results: mixed, out: path.join(dir, 'mixed.md'), charts: false });
+    const still = 'still in training for 182 epochs: step seed 3 at epoch 22';
+    const byName = Object.fromEntries(mr.figures.map((f) => [f.name, f]));
+    assert.equal(byName['full-182-validation'].caveat, `${still} (its curve ends at that epoch)`);
+    assert.equal(byName['full-182-test-error'].caveat, `${still} (not in this figure until it finishes)`);
+    assert.ok(byName['full-182-test-error'].caption.endsWith(`(${still} (not in this figure until it finishes))`));
+    assert.equal(byName['full-182-schedules'].caveat, null);
+    assert.equal(stillTrainingRuns(r.analyses.find((p) => p.protocol === 'full-182')!), null); // nothing finished: inTrainingCaveat's case
+
     // nothing to chart at all: one error naming the store
     const bare = path.join(dir, 'bare.sqlite');
     const b = await openResultsStore(bare);

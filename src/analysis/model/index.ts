@@ -337,6 +337,20 @@ export function inTrainingCaveat(p: ProtocolAnalysis): string | null {
   return `in training${budget}, no run finished yet: ${shown.join(', ')}`;
 }
 
+/**
+ * The caveat of a protocol with finished runs whose other runs are still training, naming each
+ * of those with its epoch, e.g. "still in training for 182 epochs: step seed 0 at epoch 97"; null
+ * when no run with a trained epoch is still training, or when no run has finished (then
+ * {@link inTrainingCaveat} applies).
+ */
+export function stillTrainingRuns(p: ProtocolAnalysis): string | null {
+  if (!hasFinishedRuns(p)) return null;
+  const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} ${trainingProgress(r)}`));
+  if (runs.length === 0) return null;
+  const shown = runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs;
+  return `still in training${p.setup.maxEpochs === null ? '' : ` for ${p.setup.maxEpochs} epochs`}: ${shown.join(', ')}`;
+}
+
 /** Runs of a protocol that are not finished, as counted by its arms: running (started or waiting) and failed. */
 export function unfinishedCounts(p: ProtocolAnalysis): { running: number; failed: number } {
   return { running: p.arms.reduce((s, a) => s + a.running, 0), failed: p.arms.reduce((s, a) => s + a.failed, 0) };

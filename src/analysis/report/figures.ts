@@ -13,7 +13,7 @@ import { timeToTargetFigure } from '../charts/timeToTarget';
 import type { PlotlyFigure } from '../charts/types';
 import { validationCurvesFigure } from '../charts/validation';
 import {
-  analyzeProtocol, armIterationsPerEpoch, FULL_SET_ITERATIONS_PER_EPOCH, inTrainingCaveat, isFinished, originalStudyErrors, PAPER_TEST_ERROR, protocolDeviations, protocolOrder,
+  analyzeProtocol, armIterationsPerEpoch, FULL_SET_ITERATIONS_PER_EPOCH, inTrainingCaveat, isFinished, stillTrainingRuns, originalStudyErrors, PAPER_TEST_ERROR, protocolDeviations, protocolOrder,
   targetPercent as pct, type ProtocolAnalysis,
 } from '../model';
 
@@ -73,6 +73,8 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
   const common = { arms: armOrder, width: 1000, height: 560 };
   const inTraining = inTrainingCaveat(analysis);
   const caveat = [protocolDeviations(protocol, pr).caveat, inTraining].filter((c): c is string => c !== null).join('; ') || null;
+  // finished runs beside runs still training: the figures that show the latter partly or not at all say so
+  const stillTraining = stillTrainingRuns(analysis);
 
   // Learning-rate schedules of the arms, over the protocol's epoch budget.
   const series: ScheduleSeries[] = [];
@@ -95,7 +97,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     });
   }
   out.push({
-    caveat: null,
+    caveat: stillTraining && `${stillTraining} (its curve ends at that epoch)`,
     name: `${protocol}-validation`, protocol,
     caption: 'Validation accuracy per epoch: every run, the per-arm median and interquartile band (a run that stopped counts at its last validation accuracy)' + (target !== null ? `, and the ${pct(target)} target` : ''),
     figure: validationCurvesFigure(ep, pr, { ...common, target, title: `${protocol}: validation accuracy per epoch` }),
@@ -128,7 +130,7 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
     const originalStudy = originalStudyErrors(arms, pr);
     const stops = spec?.stopAtTarget ?? (pr[0].config as { stopAtTarget?: boolean }).stopAtTarget;
     out.push({
-      caveat: null,
+      caveat: stillTraining && `${stillTraining} (not in this figure until it finishes)`,
       name: `${protocol}-test-error`, protocol,
       caption: `Final test error per run, arm means with 95% t intervals, the ResNet paper's ${pct(PAPER_TEST_ERROR)}` +
         (Object.keys(originalStudy).length ? ' and the original study\'s means' : '') + (stops ? ' (runs stopped at the target, so this is the error at that point)' : ''),
@@ -139,10 +141,10 @@ export function protocolFigures(protocol: string, runs: readonly RunRecord[], ep
   }
   // Runs that deviate from the protocol's setup, or are all still training: every figure says so
   // (the schedules figure too: its epoch budget is the runs', not the protocol's).
-  if (caveat) {
-    return out.map((f) => ({ ...f, caveat, caption: `${f.caption} (${caveat})`, figure: addSubtitleCaveat(f.figure, caveat) }));
-  }
-  return out;
+  return out.map((f) => {
+    const c = [caveat, f.caveat].filter((x): x is string => x !== null).join('; ');
+    return c ? { ...f, caveat: c, caption: `${f.caption} (${c})`, figure: addSubtitleCaveat(f.figure, c) } : f;
+  });
 }
 
 /**
