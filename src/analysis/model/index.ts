@@ -331,10 +331,18 @@ export function hasChartableRuns(p: ProtocolAnalysis): boolean {
  */
 export function inTrainingCaveat(p: ProtocolAnalysis): string | null {
   if (!inTrainingOnly(p)) return null;
+  return `in training${trainingBudget(p)}, no run finished yet: ${trainingRunsList(p)}`;
+}
+
+/** The protocol's runs in training with a trained epoch, "cosine-14 seed 0 at epoch 44, ..." (at most 6 named); '' when none. */
+function trainingRunsList(p: ProtocolAnalysis): string {
   const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} ${trainingProgress(r)}`));
-  const shown = runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs;
-  const budget = p.setup.maxEpochs === null ? '' : ` for ${p.setup.maxEpochs} epochs`;
-  return `in training${budget}, no run finished yet: ${shown.join(', ')}`;
+  return (runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs).join(', ');
+}
+
+/** " for 182 epochs" (the protocol's epoch budget), or '' when it has none. */
+function trainingBudget(p: ProtocolAnalysis): string {
+  return p.setup.maxEpochs === null ? '' : ` for ${p.setup.maxEpochs} epochs`;
 }
 
 /**
@@ -345,10 +353,8 @@ export function inTrainingCaveat(p: ProtocolAnalysis): string | null {
  */
 export function stillTrainingRuns(p: ProtocolAnalysis): string | null {
   if (!hasFinishedRuns(p)) return null;
-  const runs = p.arms.flatMap((a) => a.inTraining.filter((r) => r.epochs > 0).map((r) => `${a.arm} ${trainingProgress(r)}`));
-  if (runs.length === 0) return null;
-  const shown = runs.length > 6 ? [...runs.slice(0, 5), `${runs.length - 5} more runs`] : runs;
-  return `still in training${p.setup.maxEpochs === null ? '' : ` for ${p.setup.maxEpochs} epochs`}: ${shown.join(', ')}`;
+  const runs = trainingRunsList(p);
+  return runs ? `still in training${trainingBudget(p)}: ${runs}` : null;
 }
 
 /** Runs of a protocol that are not finished, as counted by its arms: running (started or waiting) and failed. */
