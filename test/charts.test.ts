@@ -457,6 +457,15 @@ describe('testErrorFigure', () => {
     assert.deepEqual(orig.textposition, ['top right', 'bottom right']);
   });
 
+  it("the y range leaves room above the original study's label (Plotly's autorange ignores text)", () => {
+    // one run at 8.72% (no CI), the original study's 8.90% with its label above, the paper's 8.75%
+    const rs = [run({ runId: 'q1', arm: 'cosine-14', finalTestAccuracy: 0.9128 })];
+    const f = testErrorFigure(rs, { originalStudy: { 'cosine-14': 8.9 } });
+    const [lo, hi] = (f.layout.yaxis as { range: [number, number] }).range;
+    // span of the drawn values 8.72..8.90 = 0.18 pp; a fifth of it is under the 0.05 pp floor
+    near([lo, hi], [8.67, 8.95], 1e-9);
+  });
+
   it('per-run errors in % and mean with 95% Student-t CI', () => {
     const pts = trace(fig, 'sgdr-cycle7 runs (n=3)');
     near(pts.y, [9, 10, 8]);

@@ -46,6 +46,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
   const data: PlotlyTrace[] = [];
   const original: Array<{ i: number; arm: string; error: number }> = [];
   let anyCi = false;
+  const drawnY: number[] = []; // every y drawn (points, interval ends, diamonds, paper line): the axis range covers them
   arms.forEach((arm, i) => {
     const { runs: armRuns, errors, ci } = armTestErrorPoints(arm, usable, level);
     const color = colors[arm];
@@ -63,6 +64,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
     // one run has no interval: its square is the run's error, named so, with no error bar
     const withCi = ci.n >= 2 && Number.isFinite(ci.halfWidth);
     anyCi ||= withCi;
+    drawnY.push(...errors, ...(withCi ? [ci.lower, ci.upper] : [ci.mean]));
     data.push({
       type: 'scatter',
       mode: 'markers',
@@ -97,6 +99,7 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
     });
   }
   const paper = paperLine;
+  drawnY.push(...original.map((o) => o.error), ...(paper !== null ? [paper] : []));
   if (paper !== null) {
     data.push({
       type: 'scatter',
@@ -129,11 +132,25 @@ export function testErrorFigure(runs: readonly RunRecord[], opts: TestErrorFigur
       range: [-0.6, Math.max(arms.length, 1) - 0.4],
       zeroline: false,
     },
-    yaxis: { title: { text: 'test error (%)' } },
+    yaxis: { title: { text: 'test error (%)' }, ...yRangeWithLabelRoom(drawnY) },
     template: 'plotly_white',
     legend: { orientation: 'v', tracegroupgap: 6 },
   };
   if (opts.width) layout.width = opts.width;
   if (opts.height) layout.height = opts.height;
   return { data, layout };
+}
+
+/**
+ * The y range over every drawn value (%), padded by a fifth of its span (at least 0.05 pp) on each
+ * side: room for the original study's labels, which Plotly's autorange ignores (they sit above or
+ * below their diamond, one line of text high). Empty or non-finite input: no range (autorange).
+ */
+function yRangeWithLabelRoom(ys: readonly number[]): { range?: [number, number] } {
+  const finite = ys.filter((y) => Number.isFinite(y));
+  if (finite.length === 0) return {};
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const pad = Math.max(0.2 * (hi - lo), 0.05);
+  return { range: [clean(lo - pad), clean(hi + pad)] };
 }
