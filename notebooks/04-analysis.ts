@@ -32,7 +32,7 @@
 // %% [markdown]
 // ## Parameters
 //
-// The next cell (tagged `parameters`) holds every knob; headless, `npm run notebooks -- 04 -p NAME VALUE` injects values after it. A headless run without `-p` analyses the committed example store (`headless:`), so that its outputs do not depend on the machine; `npm run notebooks -- 04 -p results data/results.sqlite` analyses your runs.
+// The next cell (tagged `parameters`) holds every knob; headless, `npm run notebooks -- 04 -p NAME VALUE` injects values after it. The outputs saved with this notebook are the shipped study's (`npm run notebooks -- 04 -p results studies/resnet20-cifar10.sqlite`, which `scripts/study/ship.sh` runs each time it ships the study: the raw cell after the parameters records it). A headless run without `-p` analyses the committed example store (`headless:`), as the tests do; `npm run notebooks -- 04 -p results data/results.sqlite` analyses your runs.
 //
 // * `results`: the results store, a file relative to the project root or a `postgres://` URL; `null`: the shipped study `studies/resnet20-cifar10.sqlite` (the example store if the study file is missing).
 // * `protocol`: one protocol of the store (`null`: all); `allow_mixed_configs`: pool runs of an arm whose configurations differ beyond the seed.
@@ -47,8 +47,8 @@ let report_dir: string = 'reports/notebook-04'; // report and charts, relative t
 
 // %% [raw] tags=["injected-parameters"]
 // // Injected by `npm run notebooks` (scripts/jupyter/run_notebooks.py): parameters of this run
-// results = 'data/example-results.sqlite'; // headless default
-// console.log('injected parameters: results = \'data/example-results.sqlite\' (headless default)');
+// results = 'studies/resnet20-cifar10.sqlite'; // -p
+// console.log('injected parameters: results = \'studies/resnet20-cifar10.sqlite\' (-p)');
 
 // %%
 import * as fs from 'fs';

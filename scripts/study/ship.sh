@@ -10,6 +10,7 @@
 # - studies/figures/: three paper-style race-to-85 figures with their captions (export-charts), and
 #   full-182's validation accuracy (while its runs train: so far, the caption says how far) and,
 #   once one of its runs has finished, its final-test-error figure;
+# - notebooks/04-analysis.ipynb: executed on the shipped store, so that its saved outputs show it;
 # - with --in-progress, also studies/in-progress.sqlite: the runs with the checkpoints of the
 #   unfinished ones (copy-store --checkpoints unfinished), from which train.sh goes on on a new
 #   machine. It is 2-7 MB per commit: commit it only a few times over the whole study.
@@ -54,4 +55,9 @@ for f in full-182-validation full-182-test-error; do
   if [ -f "$tmp/figures/$f.png" ]; then cp "$tmp/figures/$f.png" "$tmp/figures/$f.txt" studies/figures/; fi
 done
 node dist/cli.js verify-study --results studies/resnet20-cifar10.sqlite
+# notebook 04's saved outputs are the shipped study's (test/notebooks.test.ts compares its counts with the store)
+if ! bash scripts/jupyter/run-notebooks.sh 04 -p results studies/resnet20-cifar10.sqlite; then
+  echo "ship.sh: the study is shipped, but notebook 04 was not re-executed on it (above: why; Jupyter and the tslab kernel come with bash .ci/run): run npm run notebooks -- 04 -p results studies/resnet20-cifar10.sqlite" >&2
+  exit 1
+fi
 ls -la studies studies/figures
