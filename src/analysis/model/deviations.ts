@@ -4,6 +4,7 @@
 import { PROTOCOLS } from '../../runs/protocols';
 import type { RunRecord } from '../../store/types';
 import { targetPercent } from './percent';
+import { isFinished } from './reference';
 
 /** Protocols in report order: the known ones first (race-to-85, full-182, quick), then others by name. */
 export function protocolOrder(names: Iterable<string>): string[] {
@@ -69,8 +70,9 @@ export function protocolDeviations(protocol: string, runs: readonly RunRecord[])
   }
   const deviations = [...setup];
   const arms = [...new Set(pr.map((r) => r.arm))];
-  const perArm = Math.max(...arms.map((a) => pr.filter((r) => r.arm === a).length));
-  if (perArm < spec.seeds) deviations.push(`at most ${perArm} run${perArm === 1 ? '' : 's'} per arm instead of the protocol's ${spec.seeds}`);
+  // finished runs only: the analysis counts no other (a run still training is not yet one of the seeds)
+  const perArm = Math.max(...arms.map((a) => pr.filter((r) => r.arm === a && isFinished(r)).length));
+  if (perArm < spec.seeds) deviations.push(`at most ${perArm} finished run${perArm === 1 ? '' : 's'} per arm instead of the protocol's ${spec.seeds}`);
   let caveat: string | null = null;
   if (setup.length) {
     // "runs of at most 2 epochs (not 182) on cifar-10-subset, train fraction 0.5 — not the full-182 protocol"
